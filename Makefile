@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+PY := .venv/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
+
+.PHONY: run test install install-dev migrate demo lint format run-distributed
+
+$(UV):
+	python3 -m venv .venv-tools && .venv-tools/bin/pip install -q uv
+
+install: $(UV)
+	$(UV) sync --frozen --no-dev -p python3.11
+
+install-dev: $(UV)
+	$(UV) sync --frozen -p python3.11
+
+migrate:
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+
+demo:
+	$(PY) manage.py demo_data
+
+# Fresh machine -> running product with demo data, web server, Celery worker and scheduler.
+run: install migrate demo
+	@$(PY) manage.py demo_data --logins-only
+	@echo "Open http://127.0.0.1:8000  (Ctrl-C stops everything)"
+	exec .venv/bin/honcho -f Procfile.embedded start
+
+run-distributed: install migrate
+	exec .venv/bin/honcho -f Procfile.distributed start
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: install-dev
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .

@@ -1,0 +1,5 @@
+"""The invoicing plugin's tables."""
+
+from .license import InvoicingLicense
+
+__all__ = ["InvoicingLicense"]

@@ -1,0 +1,47 @@
+"""Granting and revoking the Invoicing Licence (platform owner only)."""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.events import event_record
+
+from ..models import InvoicingLicense
+
+
+@transaction.atomic
+def license_grant(
+    *, tenant, prepaid: bool, postpaid: bool, valid_until: datetime.date, actor_id: int | None
+) -> InvoicingLicense:
+    if not (prepaid or postpaid):
+        raise ValidationFailed("A licence covers prepaid, postpaid or both.", field="prepaid")
+    if valid_until is None:
+        raise ValidationFailed("Give the last day of validity.", field="valid_until")
+    lic, _ = InvoicingLicense.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "prepaid": prepaid,
+            "postpaid": postpaid,
+            "valid_until": valid_until,
+            "granted_by_id": actor_id,
+            "revoked_at": None,
+        },
+    )
+    modes = "+".join(lic.modes)
+    event_record(
+        area="invoicing", kind="license.granted", tenant_id=tenant.id, actor_id=actor_id,
+        subject_type="license", subject_id=lic.id, message=f"Invoicing licence ({modes}) valid until {valid_until}",
+    )
+    return lic
+
+
+@transaction.atomic
+def license_revoke(*, tenant, actor_id: int | None) -> None:
+    updated = InvoicingLicense.objects.filter(tenant=tenant, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        event_record(
+            area="invoicing", kind="license.revoked", tenant_id=tenant.id, actor_id=actor_id,
+            subject_type="tenant", subject_id=tenant.id, message="Invoicing licence revoked",
+        )

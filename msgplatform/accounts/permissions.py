@@ -1,0 +1,102 @@
+"""The one permission layer: which staff role may do what. Pages (decorator) and API (DRF class) both use it.
+
+`view`   read anything of the tenant            owner, billing, viewer
+`bill`   invoices, payments, schedules, users   owner, billing
+`manage` settings, staff, API tokens            owner
+"""
+
+from enum import StrEnum
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+from .models import StaffRole
+
+
+class Perm(StrEnum):
+    VIEW = "view"
+    BILL = "bill"
+    MANAGE = "manage"
+
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    StaffRole.OWNER: frozenset({Perm.VIEW, Perm.BILL, Perm.MANAGE}),
+    StaffRole.BILLING: frozenset({Perm.VIEW, Perm.BILL}),
+    StaffRole.VIEWER: frozenset({Perm.VIEW}),
+}
+
+
+def staff_can(user, perm: Perm) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or not user.tenant_id:
+        return False
+    if not user.tenant.is_active:
+        return False
+    return perm in ROLE_PERMS.get(user.role, frozenset())
+
+
+def staff_required(perm: Perm):
+    """Page decorator: a staff login of an active tenant with `perm`; sets request.tenant."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not staff_can(request.user, perm):
+                raise PermissionDenied(f"Your role does not allow this ({perm}).")
+            request.tenant = request.user.tenant
+            return view(request, *args, **kwargs)
+
+        wrapper.required_perm = perm
+        return wrapper
+
+    return decorator
+
+
+def owner_required(view):
+    """Page decorator for the platform owner (superuser)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_superuser:
+            raise PermissionDenied("Platform owner only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def portal_required(view):
+    """Page decorator for an account's own portal login; sets request.account."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.account_id:
+            raise PermissionDenied("This page is for users' own logins.")
+        request.account = request.user.account
+        request.tenant = request.account.tenant
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class StaffPermission(BasePermission):
+    """DRF: the view declares `required_perm` (default view for safe methods, bill otherwise)."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view):
+        perm = getattr(view, "required_perm", None)
+        if perm is None:
+            perm = Perm.VIEW if request.method in ("GET", "HEAD", "OPTIONS") else Perm.BILL
+        if isinstance(perm, dict):
+            perm = perm.get(request.method, Perm.BILL)
+        if not staff_can(request.user, perm):
+            return False
+        request.tenant = request.user.tenant
+        return True

@@ -1,0 +1,33 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from . import views
+from .throttle import throttled_login
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", throttled_login, name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            success_url=reverse_lazy("accounts:password_reset_done"),
+            email_template_name="registration/password_reset_email.html",
+        ),
+        name="password_reset",
+    ),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("accounts:password_reset_complete")),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("users/", views.account_list, name="account-list"),
+    path("users/new/", views.account_create_view, name="account-create"),
+    path("users/<int:account_id>/", views.account_detail, name="account-detail"),
+    path("users/<int:account_id>/edit/", views.account_edit_view, name="account-edit"),
+    path("signup/<slug:slug>/", views.signup, name="signup"),
+    path("me/", views.portal_home, name="portal-home"),
+]
