@@ -31,8 +31,13 @@ def license_grant(
     )
     modes = "+".join(lic.modes)
     event_record(
-        area="invoicing", kind="license.granted", tenant_id=tenant.id, actor_id=actor_id,
-        subject_type="license", subject_id=lic.id, message=f"Invoicing licence ({modes}) valid until {valid_until}",
+        area="invoicing",
+        kind="license.granted",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="license",
+        subject_id=lic.id,
+        message=f"Invoicing licence ({modes}) valid until {valid_until}",
     )
     return lic
 
@@ -42,6 +47,11 @@ def license_revoke(*, tenant, actor_id: int | None) -> None:
     updated = InvoicingLicense.objects.filter(tenant=tenant, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if updated:
         event_record(
-            area="invoicing", kind="license.revoked", tenant_id=tenant.id, actor_id=actor_id,
-            subject_type="tenant", subject_id=tenant.id, message="Invoicing licence revoked",
+            area="invoicing",
+            kind="license.revoked",
+            tenant_id=tenant.id,
+            actor_id=actor_id,
+            subject_type="tenant",
+            subject_id=tenant.id,
+            message="Invoicing licence revoked",
         )

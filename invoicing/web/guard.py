@@ -29,9 +29,15 @@ def not_licensed_response(request, *, as_json: bool):
     message = "Invoicing is not licensed for this admin. The platform owner grants the Invoicing Licence."
     if as_json:
         return JsonResponse(
-            {"type": "https://docs.invalid/problems/not_licensed", "title": message, "status": 403,
-             "code": "not_licensed", "detail": message},
-            status=403, content_type="application/problem+json",
+            {
+                "type": "https://docs.invalid/problems/not_licensed",
+                "title": message,
+                "status": 403,
+                "code": "not_licensed",
+                "detail": message,
+            },
+            status=403,
+            content_type="application/problem+json",
         )
     return render(request, "invoicing/not_licensed.html", {"message": message}, status=403)
 

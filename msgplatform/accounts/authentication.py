@@ -1,5 +1,6 @@
 """DRF authentication by staff API token: `Authorization: Bearer <token>`."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .services.tokens import token_authenticate
@@ -24,3 +25,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the token scheme in the OpenAPI schema."""
+
+    target_class = "msgplatform.accounts.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A staff API token: `Bearer mb_...`"}

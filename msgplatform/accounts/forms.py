@@ -21,7 +21,11 @@ class AccountForm(forms.Form):
     tax_id = forms.CharField(max_length=60, required=False, label="Tax ID", widget=forms.TextInput(_TEXT))
     apply_tax = forms.BooleanField(required=False, initial=True)
     overdraft_limit = forms.DecimalField(
-        min_value=0, max_digits=18, decimal_places=2, initial=0, required=False,
+        min_value=0,
+        max_digits=18,
+        decimal_places=2,
+        initial=0,
+        required=False,
         help_text="Postpaid only: how far below zero the balance may go.",
         widget=forms.NumberInput({**_TEXT, "step": "0.01"}),
     )

@@ -12,6 +12,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Abs
+from django.db.models.lookups import LessThan
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
 
@@ -162,8 +164,11 @@ class BalanceTransaction(models.Model):
     class Meta:
         indexes = [models.Index(fields=["account", "-id"], name="ledger_account_recent")]
         constraints = [
+            # |after - (before + amount)| < half a micro-unit: exact equality on PostgreSQL's numeric; the tolerance
+            # only absorbs SQLite's binary storage of decimals.
             models.CheckConstraint(
-                condition=Q(balance_after=F("balance_before") + F("amount")), name="ledger_row_adds_up"
+                condition=LessThan(Abs(F("balance_after") - F("balance_before") - F("amount")), Decimal("0.0000005")),
+                name="ledger_row_adds_up",
             ),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
         ]

@@ -24,6 +24,6 @@ def account_get(*, tenant: Tenant, account_id) -> Account:
 
 
 def ledger_for(*, tenant: Tenant, account_id: int) -> QuerySet[BalanceTransaction]:
-    return BalanceTransaction.objects.filter(tenant=tenant, account_id=account_id).select_related("actor").order_by(
-        "-id"
+    return (
+        BalanceTransaction.objects.filter(tenant=tenant, account_id=account_id).select_related("actor").order_by("-id")
     )

@@ -17,9 +17,7 @@ def throttled_login(request, *args, **kwargs):
     if request.method == "POST":
         keys = _keys(request)
         if any((cache.get(k) or 0) >= LIMIT for k in keys):
-            return render(
-                request, "registration/throttled.html", {"minutes": WINDOW_SECONDS // 60}, status=429
-            )
+            return render(request, "registration/throttled.html", {"minutes": WINDOW_SECONDS // 60}, status=429)
     response = auth_views.LoginView.as_view()(request, *args, **kwargs)
     if request.method == "POST":
         if request.user.is_authenticated:

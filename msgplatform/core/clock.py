@@ -1,4 +1,4 @@
-""""Now" and "today" for a tenant. Every date the product computes for a tenant comes from here."""
+""" "Now" and "today" for a tenant. Every date the product computes for a tenant comes from here."""
 
 import datetime
 

@@ -76,8 +76,12 @@ def account_create(
                     username=login_username, email=profile.get("email", ""), password=login_password, account=account
                 )
             event_record(
-                area="accounts", kind="account.signed_up" if signed_up else "account.created", tenant_id=tenant.id,
-                actor_id=actor_id, subject_type="account", subject_id=account.id,
+                area="accounts",
+                kind="account.signed_up" if signed_up else "account.created",
+                tenant_id=tenant.id,
+                actor_id=actor_id,
+                subject_type="account",
+                subject_id=account.id,
                 message=f"User {account.name} created ({account.billing_method})",
             )
     except IntegrityError as exc:
@@ -101,8 +105,13 @@ def account_update(*, account: Account, actor_id: int | None, **changes: Any) ->
             fields = set(changes) | {"overdraft_limit"}
             Account.objects.filter(pk=locked.pk).update(**{f: getattr(locked, f) for f in fields})
             event_record(
-                area="accounts", kind="account.updated", tenant_id=account.tenant_id, actor_id=actor_id,
-                subject_type="account", subject_id=account.pk, message=f"User {locked.name} updated",
+                area="accounts",
+                kind="account.updated",
+                tenant_id=account.tenant_id,
+                actor_id=actor_id,
+                subject_type="account",
+                subject_id=account.pk,
+                message=f"User {locked.name} updated",
                 data={"before": before, "after": {f: str(getattr(locked, f)) for f in changes}},
             )
     except IntegrityError:
@@ -111,9 +120,7 @@ def account_update(*, account: Account, actor_id: int | None, **changes: Any) ->
     return locked
 
 
-def account_signup(
-    *, tenant: Tenant, name: str, email: str, username: str, password: str
-) -> Account:
+def account_signup(*, tenant: Tenant, name: str, email: str, username: str, password: str) -> Account:
     """Public self-signup: always a prepaid User of the tenant whose signup page was used (SPEC §1)."""
     return account_create(
         tenant=tenant,

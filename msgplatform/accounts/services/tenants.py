@@ -50,8 +50,13 @@ def tenant_create(
         actor_id=actor_id,
     )
     event_record(
-        area="accounts", kind="tenant.created", tenant_id=tenant.id, actor_id=actor_id,
-        subject_type="tenant", subject_id=tenant.id, message=f"Admin {name} created ({currency}, {timezone})",
+        area="accounts",
+        kind="tenant.created",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="tenant",
+        subject_id=tenant.id,
+        message=f"Admin {name} created ({currency}, {timezone})",
     )
     return tenant
 
@@ -63,13 +68,16 @@ def staff_create(
         raise ValidationFailed(f"Unknown role '{role}'.", field="role")
     try:
         with transaction.atomic():
-            user = User.objects.create_user(
-                username=username, email=email, password=password, tenant=tenant, role=role
-            )
+            user = User.objects.create_user(username=username, email=email, password=password, tenant=tenant, role=role)
     except IntegrityError:
         raise Conflict(f"The login '{username}' is taken.", field="username")
     event_record(
-        area="accounts", kind="staff.created", tenant_id=tenant.id, actor_id=actor_id,
-        subject_type="user", subject_id=user.id, message=f"Staff login {username} ({role}) created",
+        area="accounts",
+        kind="staff.created",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="user",
+        subject_id=user.id,
+        message=f"Staff login {username} ({role}) created",
     )
     return user

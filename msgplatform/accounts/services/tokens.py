@@ -23,8 +23,13 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=secret[:10], key_hash=token_hash(secret))
     event_record(
-        area="accounts", kind="token.created", tenant_id=user.tenant_id, actor_id=user.id,
-        subject_type="api_token", subject_id=token.id, message=f"API token {name} created",
+        area="accounts",
+        kind="token.created",
+        tenant_id=user.tenant_id,
+        actor_id=user.id,
+        subject_type="api_token",
+        subject_id=token.id,
+        message=f"API token {name} created",
     )
     return token, secret
 
@@ -32,8 +37,13 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 def token_revoke(*, token: ApiToken, actor_id: int) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     event_record(
-        area="accounts", kind="token.revoked", tenant_id=token.user.tenant_id, actor_id=actor_id,
-        subject_type="api_token", subject_id=token.id, message=f"API token {token.name} revoked",
+        area="accounts",
+        kind="token.revoked",
+        tenant_id=token.user.tenant_id,
+        actor_id=actor_id,
+        subject_type="api_token",
+        subject_id=token.id,
+        message=f"API token {token.name} revoked",
     )
 
 

@@ -227,8 +227,17 @@ BucketKey = tuple
 
 
 def _key(p, delivered: bool, kind: str = UsageKind.USAGE) -> BucketKey:
-    return (p.account_id, str(p.day), p.country, p.network, p.channel, p.unit_price_micros, delivered,
-            p.billing_method, kind)
+    return (
+        p.account_id,
+        str(p.day),
+        p.country,
+        p.network,
+        p.channel,
+        p.unit_price_micros,
+        delivered,
+        p.billing_method,
+        kind,
+    )
 
 
 _IMMUTABLE = ("account_id", "parts", "unit_price", "submitted_at")
@@ -302,16 +311,52 @@ def _load_known(tenant: Tenant, message_ids: list[str]) -> dict[str, _Known]:
     for start in range(0, len(message_ids), step):
         chunk = message_ids[start : start + step]
         qs = MessageRecord.objects.filter(tenant=tenant, message_id__in=chunk).values_list(
-            "id", "message_id", "account_id", "parts", "unit_price", "submitted_at", "status", "rolled_back",
-            "rollup_id", "rollup__billed_by", "day", "country", "network", "channel", "billing_method",
+            "id",
+            "message_id",
+            "account_id",
+            "parts",
+            "unit_price",
+            "submitted_at",
+            "status",
+            "rolled_back",
+            "rollup_id",
+            "rollup__billed_by",
+            "day",
+            "country",
+            "network",
+            "channel",
+            "billing_method",
         )
-        for (rid, mid, account_id, parts, unit_price, submitted_at, status, rolled_back, rollup_id, billed_by,
-             day, country, network, channel, method) in qs:
+        for (
+            rid,
+            mid,
+            account_id,
+            parts,
+            unit_price,
+            submitted_at,
+            status,
+            rolled_back,
+            rollup_id,
+            billed_by,
+            day,
+            country,
+            network,
+            channel,
+            method,
+        ) in qs:
             up_micros = int(unit_price * MICROS)
             known[mid] = _Known(
-                id=rid, message_id=mid, account_id=account_id, parts=parts, unit_price=unit_price,
-                submitted_at=submitted_at, status=status, rolled_back=rolled_back, rollup_id=rollup_id,
-                billed=billed_by is not None, charge_micros=up_micros * parts,
+                id=rid,
+                message_id=mid,
+                account_id=account_id,
+                parts=parts,
+                unit_price=unit_price,
+                submitted_at=submitted_at,
+                status=status,
+                rolled_back=rolled_back,
+                rollup_id=rollup_id,
+                billed=billed_by is not None,
+                charge_micros=up_micros * parts,
                 # the billing method is the one at ingestion, kept for every later bucket of this record
                 key_usage=(account_id, str(day), country, network, channel, up_micros, method),
             )
@@ -337,8 +382,9 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
         if pending is not None:
             # The same id twice in one batch: the later one's status wins, like a later re-send would.
             if any(getattr(pending, f) != getattr(p, f) for f in _IMMUTABLE):
-                result.errors.append(RecordError(index, None, "repeats a message_id with different details",
-                                                 p.message_id))
+                result.errors.append(
+                    RecordError(index, None, "repeats a message_id with different details", p.message_id)
+                )
             elif (pending.status, pending.rolled_back) == (p.status, p.rolled_back):
                 result.duplicates += 1
             else:
@@ -351,9 +397,14 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
             continue
         changed = [f for f in _IMMUTABLE if getattr(old, f) != getattr(p, f)]
         if changed:
-            result.errors.append(RecordError(
-                index, changed[0], "differs from the stored record; only status and rolled_back may change",
-                p.message_id))
+            result.errors.append(
+                RecordError(
+                    index,
+                    changed[0],
+                    "differs from the stored record; only status and rolled_back may change",
+                    p.message_id,
+                )
+            )
             continue
         if (old.status, old.rolled_back) == (p.status, p.rolled_back):
             result.duplicates += 1
@@ -373,11 +424,19 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
                         corrections.append((old, ckey, sign, sign * old.parts, sign * old.charge_micros, reason))
             else:
                 if was is not None:
-                    contribute(old.key_usage[:6] + (was,) + old.key_usage[6:] + (UsageKind.USAGE,), -1,
-                               old.parts, old.charge_micros)
+                    contribute(
+                        old.key_usage[:6] + (was,) + old.key_usage[6:] + (UsageKind.USAGE,),
+                        -1,
+                        old.parts,
+                        old.charge_micros,
+                    )
                 if now is not None:
-                    contribute(old.key_usage[:6] + (now,) + old.key_usage[6:] + (UsageKind.USAGE,), 1,
-                               old.parts, old.charge_micros)
+                    contribute(
+                        old.key_usage[:6] + (now,) + old.key_usage[6:] + (UsageKind.USAGE,),
+                        1,
+                        old.parts,
+                        old.charge_micros,
+                    )
                 old.dirty = True
         if old.rolled_back != p.rolled_back:
             balance_micros[old.account_id] += old.charge_micros if p.rolled_back else -old.charge_micros
@@ -396,8 +455,15 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
     _records_update(tenant.id, [k for k in known.values() if k.dirty], bucket_ids)
     if corrections:
         RecordCorrection.objects.bulk_create(
-            RecordCorrection(tenant_id=tenant.id, record_id=old.id, rollup_id=bucket_ids[key], messages=sign,
-                             parts=parts, charge_micros=micros, reason=reason)
+            RecordCorrection(
+                tenant_id=tenant.id,
+                record_id=old.id,
+                rollup_id=bucket_ids[key],
+                messages=sign,
+                parts=parts,
+                charge_micros=micros,
+                reason=reason,
+            )
             for old, key, sign, parts, micros, reason in corrections
         )
     # Usage buckets emptied by moves have no records left: drop them so previews show no empty lines.
@@ -410,15 +476,41 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
         locked = accounts_lock(tenant_id=tenant.id, account_ids=changes)
         for account_id in sorted(changes):
             balance_change(
-                account=locked[account_id], amount=Decimal(changes[account_id]) / MICROS, kind=LedgerKind.USAGE,
-                reference=f"usage batch {batch.id}", actor_id=batch.actor_id, locked=True,
+                account=locked[account_id],
+                amount=Decimal(changes[account_id]) / MICROS,
+                kind=LedgerKind.USAGE,
+                reference=f"usage batch {batch.id}",
+                actor_id=batch.actor_id,
+                locked=True,
             )
 
 
-_BUCKET_COLUMNS = ("tenant_id", "account_id", "day", "country", "network", "channel", "unit_price_micros",
-                   "delivered", "billing_method", "kind", "messages", "parts", "charge_micros")
-_BUCKET_KEY_COLUMNS = ("account_id", "day", "country", "network", "channel", "unit_price_micros", "delivered",
-                       "billing_method", "kind")
+_BUCKET_COLUMNS = (
+    "tenant_id",
+    "account_id",
+    "day",
+    "country",
+    "network",
+    "channel",
+    "unit_price_micros",
+    "delivered",
+    "billing_method",
+    "kind",
+    "messages",
+    "parts",
+    "charge_micros",
+)
+_BUCKET_KEY_COLUMNS = (
+    "account_id",
+    "day",
+    "country",
+    "network",
+    "channel",
+    "unit_price_micros",
+    "delivered",
+    "billing_method",
+    "kind",
+)
 
 
 def _buckets_upsert(tenant_id: int, deltas: dict[BucketKey, list[int]]) -> dict[BucketKey, int]:
@@ -436,7 +528,7 @@ def _buckets_upsert(tenant_id: int, deltas: dict[BucketKey, list[int]]) -> dict[
             for key, (messages, parts, micros) in part:
                 params.extend((tenant_id, *key, messages, parts, micros))
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(_BUCKET_COLUMNS)}) VALUES {values} "
+                f"INSERT INTO {table} ({', '.join(_BUCKET_COLUMNS)}) VALUES {values} "  # noqa: S608 - constant names
                 f"ON CONFLICT ({key_list}) WHERE billed_by IS NULL DO UPDATE SET "
                 f"messages = {table}.messages + excluded.messages, parts = {table}.parts + excluded.parts, "
                 f"charge_micros = {table}.charge_micros + excluded.charge_micros "
@@ -449,9 +541,31 @@ def _buckets_upsert(tenant_id: int, deltas: dict[BucketKey, list[int]]) -> dict[
     return ids
 
 
-_RECORD_COLUMNS = ("tenant_id", "account_id", "message_id", "submitted_at", "day", "destination", "sender_id",
-                   "country", "mcc", "mnc", "network", "channel", "encoding", "parts", "status", "unit_price",
-                   "charge", "rolled_back", "billing_method", "rollup_id", "batch_id", "ingested_at", "updated_at")
+_RECORD_COLUMNS = (
+    "tenant_id",
+    "account_id",
+    "message_id",
+    "submitted_at",
+    "day",
+    "destination",
+    "sender_id",
+    "country",
+    "mcc",
+    "mnc",
+    "network",
+    "channel",
+    "encoding",
+    "parts",
+    "status",
+    "unit_price",
+    "charge",
+    "rolled_back",
+    "billing_method",
+    "rollup_id",
+    "batch_id",
+    "ingested_at",
+    "updated_at",
+)
 
 
 def _records_insert(tenant_id: int, batch_id: int, records, bucket_ids: dict[BucketKey, int]) -> None:
@@ -461,15 +575,33 @@ def _records_insert(tenant_id: int, batch_id: int, records, bucket_ids: dict[Buc
     rows = []
     for p in records:
         rollup_id = None if p.rolled_back else bucket_ids[_key(p, p.status == DELIVERED_STATUS)]
-        rows.append((
-            tenant_id, p.account_id, p.message_id,
-            p.submitted_at.isoformat() if sqlite else p.submitted_at,
-            str(p.day) if sqlite else p.day,
-            p.destination, p.sender_id, p.country, p.mcc, p.mnc, p.network, p.channel, p.encoding, p.parts,
-            p.status, str(p.unit_price) if sqlite else p.unit_price, str(p.charge) if sqlite else p.charge,
-            p.rolled_back, p.billing_method, rollup_id, batch_id,
-            now.isoformat() if sqlite else now, now.isoformat() if sqlite else now,
-        ))
+        rows.append(
+            (
+                tenant_id,
+                p.account_id,
+                p.message_id,
+                p.submitted_at.isoformat() if sqlite else p.submitted_at,
+                str(p.day) if sqlite else p.day,
+                p.destination,
+                p.sender_id,
+                p.country,
+                p.mcc,
+                p.mnc,
+                p.network,
+                p.channel,
+                p.encoding,
+                p.parts,
+                p.status,
+                str(p.unit_price) if sqlite else p.unit_price,
+                str(p.charge) if sqlite else p.charge,
+                p.rolled_back,
+                p.billing_method,
+                rollup_id,
+                batch_id,
+                now.isoformat() if sqlite else now,
+                now.isoformat() if sqlite else now,
+            )
+        )
     if not rows:
         return
     with connection.cursor() as cursor:
@@ -480,7 +612,8 @@ def _records_insert(tenant_id: int, batch_id: int, records, bucket_ids: dict[Buc
                     copy.write_row(row)
         else:
             placeholders = ", ".join(["%s"] * len(_RECORD_COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(_RECORD_COLUMNS)}) VALUES ({placeholders})", rows)
+            sql = f"INSERT INTO {table} ({', '.join(_RECORD_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+            cursor.executemany(sql, rows)
 
 
 def _records_update(tenant_id: int, changed: list[_Known], bucket_ids: dict[BucketKey, int]) -> None:
@@ -491,8 +624,9 @@ def _records_update(tenant_id: int, changed: list[_Known], bucket_ids: dict[Buck
         elif k.rolled_back:
             rollup_id = None
         else:
-            rollup_id = bucket_ids[k.key_usage[:6] + (k.status == DELIVERED_STATUS,) + k.key_usage[6:]
-                                   + (UsageKind.USAGE,)]
+            rollup_id = bucket_ids[
+                k.key_usage[:6] + (k.status == DELIVERED_STATUS,) + k.key_usage[6:] + (UsageKind.USAGE,)
+            ]
         MessageRecord.objects.filter(pk=k.id, tenant_id=tenant_id).update(
             status=k.status, rolled_back=k.rolled_back, rollup_id=rollup_id, updated_at=now
         )
