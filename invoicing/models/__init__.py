@@ -1,5 +1,34 @@
 """The invoicing plugin's tables."""
 
+from .invoice import (
+    DueStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceSource,
+    InvoiceStatus,
+    InvoiceTax,
+    LineKind,
+    Payment,
+    PaymentStatus,
+    PaymentType,
+)
 from .license import InvoicingLicense
+from .settings import BankDetails, InvoiceSequence, InvoicingSettings, TaxRate
 
-__all__ = ["InvoicingLicense"]
+__all__ = [
+    "BankDetails",
+    "DueStatus",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "InvoiceSource",
+    "InvoiceStatus",
+    "InvoiceTax",
+    "InvoicingLicense",
+    "InvoicingSettings",
+    "LineKind",
+    "Payment",
+    "PaymentStatus",
+    "PaymentType",
+    "TaxRate",
+]

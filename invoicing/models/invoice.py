@@ -1,0 +1,230 @@
+"""Invoices, their lines and tax lines, and payments received.
+
+Three status axes (SPEC §2): `status` (draft -> approved; void), `payment_status` (derived from amount paid and
+total, stored so search can filter on it) and the due status, computed from the due date and the tenant's today
+(see invoicing/rules.py). Amounts are in the tenant's base currency, quantised to its minor unit.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Abs
+from django.db.models.lookups import LessThan
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    APPROVED = "approved", "Approved"
+    VOID = "void", "Void"
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", "Unpaid"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+
+
+class DueStatus(models.TextChoices):
+    NOT_DUE = "not_due", "Not due"
+    DUE_TODAY = "due_today", "Due today"
+    OVERDUE = "overdue", "Overdue"
+
+
+class InvoiceSource(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    RECURRING = "recurring", "Recurring"
+
+
+MONEY = {"max_digits": 18, "decimal_places": 3, "default": 0}
+
+
+class Invoice(models.Model):
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="invoices")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=60, null=True, blank=True)
+    sequence_number = models.BigIntegerField(null=True, blank=True)
+    billing_method = models.CharField(max_length=10)
+    source = models.CharField(max_length=10, choices=InvoiceSource.choices, default=InvoiceSource.MANUAL)
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    currency = models.CharField(max_length=3)
+    invoice_date = models.DateField()
+    due_date = models.DateField()
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    subtotal = models.DecimalField(**MONEY)
+    tax_total = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(**MONEY)
+    balance_due = models.DecimalField(**MONEY)
+    # What payments have credited to the account's balance so far (SPEC §2 cumulative rule), and its base:
+    # the recharge amount (prepaid) or the usage subtotal (postpaid), before tax.
+    credit_base = models.DecimalField(**MONEY)
+    credited = models.DecimalField(**MONEY)
+    # Postpaid: the raw (6-decimal) charges of the billed usage; approval writes subtotal - usage_raw as rounding.
+    usage_raw = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    customer_notes = models.TextField(blank=True)
+    terms = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "number"], condition=Q(number__isnull=False), name="invoice_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "sequence_number"],
+                condition=Q(sequence_number__isnull=False),
+                name="invoice_sequence_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=InvoiceStatus.DRAFT, number__isnull=True)
+                | (~Q(status=InvoiceStatus.DRAFT) & Q(number__isnull=False)),
+                name="invoice_number_iff_not_draft",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")), name="invoice_paid_within_total"
+            ),
+            # Equalities within half a thousandth: exact on PostgreSQL; the tolerance absorbs SQLite's binary floats.
+            models.CheckConstraint(
+                condition=LessThan(Abs(F("balance_due") - F("total") + F("amount_paid")), Decimal("0.0005")),
+                name="invoice_balance",
+            ),
+            models.CheckConstraint(
+                condition=LessThan(Abs(F("total") - F("subtotal") - F("tax_total")), Decimal("0.0005")),
+                name="invoice_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True) | Q(period_end__gte=F("period_start")),
+                name="invoice_period_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-invoice_date", "-id"], name="inv_tenant_date"),
+            models.Index(fields=["tenant", "status", "-invoice_date", "-id"], name="inv_tenant_status_date"),
+            models.Index(fields=["tenant", "billing_method", "-invoice_date", "-id"], name="inv_tenant_method_date"),
+            models.Index(fields=["tenant", "payment_status", "-invoice_date", "-id"], name="inv_tenant_pay_date"),
+            models.Index(fields=["tenant", "account", "-invoice_date", "-id"], name="inv_tenant_account_date"),
+            models.Index(
+                fields=["tenant", "due_date"],
+                name="inv_tenant_open_due",
+                condition=Q(status="approved", balance_due__gt=0),
+            ),
+            models.Index(
+                fields=["account", "period_start"],
+                name="inv_account_period",
+                condition=Q(period_start__isnull=False) & ~Q(status="void"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def is_postpaid(self) -> bool:
+        return self.billing_method == "postpaid"
+
+
+class LineKind(models.TextChoices):
+    RECHARGE = "recharge", "Recharge"
+    USAGE = "usage", "Usage"
+    PRIOR_USAGE = "prior_usage", "Prior-period usage"
+    CORRECTION = "correction", "Correction"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=LineKind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=18, decimal_places=6)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=6)
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    # Usage lines: what they aggregate.
+    country = models.CharField(max_length=2, blank=True)
+    network = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=20, blank=True)
+    parts = models.BigIntegerField(default=0)
+    raw_charge = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    usage_day = models.DateField(null=True, blank=True, help_text="Prior-period lines: the day of the usage")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="line_position_unique")]
+
+
+class InvoiceTax(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
+    tax_rate = models.ForeignKey("invoicing.TaxRate", null=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=60)
+    rate = models.DecimalField(max_digits=7, decimal_places=4)
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class PaymentType(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    ONLINE = "online", "Online"
+    CHEQUE = "cheque", "Cheque"
+    DIRECT_DEBIT = "direct_debit", "Direct debit"
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    OTHER = "other", "Other"
+
+
+class Payment(models.Model):
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="payments")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    payment_date = models.DateField()
+    payment_type = models.CharField(max_length=16, choices=PaymentType.choices)
+    transaction_id = models.CharField(max_length=100, blank=True)
+    bank_reference = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True)
+    credit_delta = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reversal_reason = models.CharField(max_length=300, blank=True)
+    reversal_credit_delta = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.UniqueConstraint(
+                fields=["tenant", "transaction_id"], condition=~Q(transaction_id=""), name="payment_txn_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-payment_date", "-id"], name="pay_tenant_date"),
+            models.Index(fields=["invoice"], name="pay_invoice"),
+        ]
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.reversed_at is not None

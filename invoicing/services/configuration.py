@@ -1,0 +1,198 @@
+"""Per-admin invoicing configuration: settings, tax rates (soft-deleted), bank details."""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from msgplatform.core.errors import NotFound, ValidationFailed
+from msgplatform.core.events import event_record
+
+from ..models import BankDetails, InvoicingSettings, TaxRate
+from .numbering import number_format_validate
+
+SETTINGS_FIELDS = {
+    "business_name",
+    "business_address",
+    "business_tax_id",
+    "business_email",
+    "number_format",
+    "default_due_days",
+    "default_terms",
+    "default_notes",
+    "email_on_approval",
+    "anomaly_threshold_percent",
+    "bill_delivered_only",
+    "issue_zero_invoices",
+}
+BANK_FIELDS = {"bank_name", "branch", "swift", "address", "account_holder", "account_number", "notes"}
+
+
+def settings_for(tenant) -> InvoicingSettings:
+    settings_row, _ = InvoicingSettings.objects.get_or_create(tenant=tenant, defaults={"business_name": tenant.name})
+    return settings_row
+
+
+def bank_details_for(tenant) -> BankDetails:
+    row, _ = BankDetails.objects.get_or_create(tenant=tenant)
+    return row
+
+
+@transaction.atomic
+def settings_update(*, tenant, actor_id: int | None, **changes: Any) -> InvoicingSettings:
+    unknown = set(changes) - SETTINGS_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+    if "number_format" in changes:
+        changes["number_format"] = number_format_validate(changes["number_format"])
+    if "default_due_days" in changes:
+        days = int(changes["default_due_days"])
+        if not 0 <= days <= 365:
+            raise ValidationFailed("Default due days must be between 0 and 365.", field="default_due_days")
+        changes["default_due_days"] = days
+    if "anomaly_threshold_percent" in changes:
+        changes["anomaly_threshold_percent"] = _percent(
+            changes["anomaly_threshold_percent"], "anomaly_threshold_percent", upper=None
+        )
+    row = settings_for(tenant)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.save()
+    event_record(
+        area="invoicing",
+        kind="settings.updated",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="settings",
+        subject_id=row.pk,
+        message="Invoicing settings updated",
+        data={"fields": sorted(changes)},
+    )
+    return row
+
+
+@transaction.atomic
+def bank_details_update(*, tenant, actor_id: int | None, **changes: Any) -> BankDetails:
+    unknown = set(changes) - BANK_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    row = bank_details_for(tenant)
+    for key, value in changes.items():
+        setattr(row, key, value or "")
+    row.save()
+    event_record(
+        area="invoicing",
+        kind="bank_details.updated",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="bank_details",
+        subject_id=row.pk,
+        message="Bank details updated",
+    )
+    return row
+
+
+def _percent(value, field: str, upper: Decimal | None = Decimal("100")) -> Decimal:
+    try:
+        rate = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("Give a percentage, for example 7.5.", field=field)
+    if not rate.is_finite() or rate < 0 or (upper is not None and rate > upper):
+        raise ValidationFailed("The percentage must be between 0 and 100.", field=field)
+    if rate != rate.quantize(Decimal("0.0001")):
+        raise ValidationFailed("At most 4 decimal places.", field=field)
+    return rate
+
+
+@transaction.atomic
+def tax_rate_create(
+    *,
+    tenant,
+    actor_id: int | None,
+    name: str,
+    rate,
+    description: str = "",
+    applicable: bool = True,
+    active: bool = True,
+) -> TaxRate:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("A tax needs a name.", field="name")
+    tax = TaxRate.objects.create(
+        tenant=tenant,
+        name=name,
+        rate=_percent(rate, "rate"),
+        description=description,
+        applicable=applicable,
+        active=active,
+    )
+    event_record(
+        area="invoicing",
+        kind="tax.created",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="tax",
+        subject_id=tax.id,
+        message=f"Tax {name} {tax.rate}% created",
+    )
+    return tax
+
+
+def tax_rate_get(*, tenant, tax_id) -> TaxRate:
+    tax = TaxRate.objects.filter(tenant=tenant, pk=tax_id, deleted_at__isnull=True).first()
+    if tax is None:
+        raise NotFound("No such tax.")
+    return tax
+
+
+@transaction.atomic
+def tax_rate_update(*, tenant, tax_id, actor_id: int | None, **changes: Any) -> TaxRate:
+    """Changes apply to drafts computed from now on; approved invoices keep their frozen tax lines."""
+    tax = tax_rate_get(tenant=tenant, tax_id=tax_id)
+    allowed = {"name", "rate", "description", "applicable", "active"}
+    if set(changes) - allowed:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(set(changes) - allowed))}.")
+    if "rate" in changes:
+        changes["rate"] = _percent(changes["rate"], "rate")
+    for key, value in changes.items():
+        setattr(tax, key, value)
+    tax.save()
+    event_record(
+        area="invoicing",
+        kind="tax.updated",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="tax",
+        subject_id=tax.id,
+        message=f"Tax {tax.name} updated",
+        data={"fields": sorted(changes)},
+    )
+    return tax
+
+
+@transaction.atomic
+def tax_rate_delete(*, tenant, tax_id, actor_id: int | None) -> None:
+    """Soft delete: old invoices keep their tax lines and the link to the rate."""
+    tax = tax_rate_get(tenant=tenant, tax_id=tax_id)
+    TaxRate.objects.filter(pk=tax.pk).update(deleted_at=timezone.now(), active=False)
+    event_record(
+        area="invoicing",
+        kind="tax.deleted",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="tax",
+        subject_id=tax.id,
+        message=f"Tax {tax.name} deleted",
+    )
+
+
+def taxes_applicable(*, tenant, account) -> list[tuple[int, str, Decimal]]:
+    """(id, name, rate) of every tax charged to this account now (SPEC §3): active, applicable, user has apply_tax."""
+    if not account.apply_tax:
+        return []
+    return list(
+        TaxRate.objects.filter(tenant=tenant, active=True, applicable=True, deleted_at__isnull=True)
+        .order_by("id")
+        .values_list("id", "name", "rate")
+    )
