@@ -196,3 +196,34 @@ def taxes_applicable(*, tenant, account) -> list[tuple[int, str, Decimal]]:
         .order_by("id")
         .values_list("id", "name", "rate")
     )
+
+
+LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
+LOGO_MAX_BYTES = 512 * 1024
+
+
+@transaction.atomic
+def settings_logo_set(*, tenant, actor_id: int | None, uploaded) -> InvoicingSettings:
+    """Store the admin's logo (PNG, JPEG or SVG, at most 512 KB); None removes it."""
+    row = settings_for(tenant)
+    if uploaded is None:
+        row.logo.delete(save=False)
+        row.logo = ""
+    else:
+        kind = LOGO_TYPES.get(getattr(uploaded, "content_type", ""))
+        if kind is None:
+            raise ValidationFailed("The logo must be a PNG, JPEG or SVG image.", field="logo")
+        if uploaded.size > LOGO_MAX_BYTES:
+            raise ValidationFailed("The logo must be at most 512 KB.", field="logo")
+        row.logo.save(f"tenant-{tenant.id}.{kind}", uploaded, save=False)
+    row.save()
+    event_record(
+        area="invoicing",
+        kind="settings.logo",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="settings",
+        subject_id=row.pk,
+        message="Logo " + ("removed" if uploaded is None else "updated"),
+    )
+    return row
