@@ -46,25 +46,41 @@ def usage(admin, account, *rows):
 
 
 def snapshot():
-    return (Invoice.objects.count(), Payment.objects.count(), BalanceTransaction.objects.count(),
-            list(UsageRollup.objects.order_by("id").values_list("billed_by", flat=True)),
-            InvoiceSequence.objects.values_list("last_value", flat=True).first())
+    return (
+        Invoice.objects.count(),
+        Payment.objects.count(),
+        BalanceTransaction.objects.count(),
+        list(UsageRollup.objects.order_by("id").values_list("billed_by", flat=True)),
+        InvoiceSequence.objects.values_list("last_value", flat=True).first(),
+    )
 
 
 # --- prepaid ----------------------------------------------------------------------------------------------------
 
 
 def test_prepaid_invoice_is_approved_numbered_and_taxed(admin, user, vat):
-    invoice = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=admin.login.id,
-                                     recharge_amount="1000.00", description="March top-up")
+    invoice = invoice_create_prepaid(
+        tenant=admin.tenant,
+        account_id=user.id,
+        actor_id=admin.login.id,
+        recharge_amount="1000.00",
+        description="March top-up",
+    )
 
     assert (invoice.number, invoice.status, invoice.payment_status) == ("INV-2026-00001", "approved", "unpaid")
     assert (invoice.subtotal, invoice.tax_total, invoice.total, invoice.balance_due) == (
-        Decimal("1000.00"), Decimal("75.00"), Decimal("1075.00"), Decimal("1075.00"))
+        Decimal("1000.00"),
+        Decimal("75.00"),
+        Decimal("1075.00"),
+        Decimal("1075.00"),
+    )
     assert invoice.invoice_date == D(2026, 3, 20) and invoice.due_date == D(2026, 4, 4)
     assert list(invoice.taxes.values_list("name", "rate", "amount")) == [("VAT", Decimal("7.5"), Decimal("75.00"))]
-    assert list(Event.objects.filter(subject_type="invoice", subject_id=invoice.id).values_list("kind", flat=True).order_by("id")) == [
-        "invoice.created", "invoice.approved"]
+    assert list(
+        Event.objects.filter(subject_type="invoice", subject_id=invoice.id)
+        .values_list("kind", flat=True)
+        .order_by("id")
+    ) == ["invoice.created", "invoice.approved"]
     assert BalanceTransaction.objects.count() == 0
 
 
@@ -87,29 +103,41 @@ def test_inactive_or_not_applicable_or_deleted_taxes_are_not_charged(admin, user
 
 def test_create_and_claim_records_the_payment_and_credits_the_recharge(admin, user, vat):
     invoice = invoice_create_prepaid(
-        tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1000.00",
+        tenant=admin.tenant,
+        account_id=user.id,
+        actor_id=None,
+        recharge_amount="1000.00",
         claim=ClaimInput(payment_date=D(2026, 3, 20), payment_type="bank_transfer", transaction_id="TX-1"),
     )
 
     user.refresh_from_db()
     assert (invoice.payment_status, invoice.amount_paid, invoice.balance_due) == (
-        "paid", Decimal("1075.00"), Decimal("0.00"))
+        "paid",
+        Decimal("1075.00"),
+        Decimal("0.00"),
+    )
     assert user.balance == Decimal("1000.00")
     assert list(BalanceTransaction.objects.values_list("kind", "amount")) == [("recharge", Decimal("1000.00"))]
 
 
 def test_draft_has_no_number_and_can_be_edited_then_approved(admin, user, vat):
-    draft = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10",
-                                   as_draft=True)
+    draft = invoice_create_prepaid(
+        tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10", as_draft=True
+    )
     assert (draft.number, draft.status) == (None, "draft")
 
-    edited = invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None, recharge_amount="20.00",
-                                  customer_notes="Thanks", due_date=D(2026, 4, 30))
+    edited = invoice_update_draft(
+        tenant=admin.tenant,
+        invoice_id=draft.id,
+        actor_id=None,
+        recharge_amount="20.00",
+        customer_notes="Thanks",
+        due_date=D(2026, 4, 30),
+    )
     approved = invoice_approve(tenant=admin.tenant, invoice_id=draft.id, actor_id=None)
 
     assert (edited.total, edited.customer_notes) == (Decimal("21.50"), "Thanks")
-    assert (approved.number, approved.total, approved.due_date) == ("INV-2026-00001", Decimal("21.50"),
-                                                                     D(2026, 4, 30))
+    assert (approved.number, approved.total, approved.due_date) == ("INV-2026-00001", Decimal("21.50"), D(2026, 4, 30))
 
 
 def test_jpy_and_kwd_amounts_follow_their_minor_unit(admin, other_admin):
@@ -127,8 +155,9 @@ def test_jpy_and_kwd_amounts_follow_their_minor_unit(admin, other_admin):
 
 
 def test_zero_total_invoice_is_paid_on_approval_without_ledger_row(admin, user):
-    invoice = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1",
-                                     as_draft=True)
+    invoice = invoice_create_prepaid(
+        tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1", as_draft=True
+    )
     Invoice.objects.filter(pk=invoice.pk).update(subtotal=0, total=0, balance_due=0, credit_base=0)
 
     approved = invoice_approve(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
@@ -136,13 +165,16 @@ def test_zero_total_invoice_is_paid_on_approval_without_ledger_row(admin, user):
     assert approved.payment_status == "paid" and BalanceTransaction.objects.count() == 0
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    ({"recharge_amount": "0"}, "recharge_amount"),
-    ({"recharge_amount": "-5"}, "recharge_amount"),
-    ({"recharge_amount": "1.005"}, "recharge_amount"),
-    ({"recharge_amount": "abc"}, "recharge_amount"),
-    ({"recharge_amount": "10", "invoice_date": D(2026, 3, 10), "due_date": D(2026, 3, 9)}, "due_date"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"recharge_amount": "0"}, "recharge_amount"),
+        ({"recharge_amount": "-5"}, "recharge_amount"),
+        ({"recharge_amount": "1.005"}, "recharge_amount"),
+        ({"recharge_amount": "abc"}, "recharge_amount"),
+        ({"recharge_amount": "10", "invoice_date": D(2026, 3, 10), "due_date": D(2026, 3, 9)}, "due_date"),
+    ],
+)
 def test_bad_prepaid_input_is_refused_and_changes_nothing(admin, user, kwargs, field):
     before = snapshot()
     with pytest.raises(ValidationFailed) as error:
@@ -206,10 +238,17 @@ def test_void_keeps_the_number_used(admin, user):
 
 def test_void_is_refused_with_payments_without_reason_and_for_drafts(admin, user):
     paid = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10")
-    payment_record(tenant=admin.tenant, invoice_id=paid.id, actor_id=None, amount="1.00",
-                   payment_date=D(2026, 3, 20), payment_type="cash")
-    draft = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10",
-                                   as_draft=True)
+    payment_record(
+        tenant=admin.tenant,
+        invoice_id=paid.id,
+        actor_id=None,
+        amount="1.00",
+        payment_date=D(2026, 3, 20),
+        payment_type="cash",
+    )
+    draft = invoice_create_prepaid(
+        tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10", as_draft=True
+    )
     before = snapshot()
 
     with pytest.raises(Conflict, match="has payments"):
@@ -224,12 +263,15 @@ def test_void_is_refused_with_payments_without_reason_and_for_drafts(admin, user
 def test_numbers_are_consecutive_per_admin_and_independent_between_admins(admin, other_admin, user):
     foreign = AccountFactory(tenant=other_admin.tenant)
     settings_update(tenant=other_admin.tenant, actor_id=None, number_format="G{YY}{MM}-{seq}")
-    drafts = [invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1",
-                                     as_draft=True) for _ in range(3)]
+    drafts = [
+        invoice_create_prepaid(
+            tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1", as_draft=True
+        )
+        for _ in range(3)
+    ]
     invoice_create_prepaid(tenant=other_admin.tenant, account_id=foreign.id, actor_id=None, recharge_amount="1")
 
-    approved = invoice_approve_bulk(tenant=admin.tenant, invoice_ids=[d.id for d in reversed(drafts)],
-                                    actor_id=None)
+    approved = invoice_approve_bulk(tenant=admin.tenant, invoice_ids=[d.id for d in reversed(drafts)], actor_id=None)
 
     assert [i.number for i in approved] == ["INV-2026-00001", "INV-2026-00002", "INV-2026-00003"]
     assert Invoice.objects.get(tenant=other_admin.tenant).number == "G2603-1"
@@ -248,13 +290,23 @@ def test_bad_number_format_is_refused(admin):
 def postpaid_usage(admin, account):
     """Four records in early March (New York days), one in February, one rolled back."""
     return usage(
-        admin, account,
+        admin,
+        account,
         record_row(account, 1, submitted_at="2026-03-02T15:00:00Z", unit_price="0.004175", parts=1),
         record_row(account, 2, submitted_at="2026-03-03T15:00:00Z", unit_price="0.004175", parts=2),
-        record_row(account, 3, submitted_at="2026-03-04T15:00:00Z", unit_price="0.031", parts=1, country="GB",
-                   network="O2 UK"),
-        record_row(account, 4, submitted_at="2026-03-05T15:00:00Z", unit_price="0.031", parts=1, country="GB",
-                   network="O2 UK", status="UNDELIV"),
+        record_row(
+            account, 3, submitted_at="2026-03-04T15:00:00Z", unit_price="0.031", parts=1, country="GB", network="O2 UK"
+        ),
+        record_row(
+            account,
+            4,
+            submitted_at="2026-03-05T15:00:00Z",
+            unit_price="0.031",
+            parts=1,
+            country="GB",
+            network="O2 UK",
+            status="UNDELIV",
+        ),
         record_row(account, 5, submitted_at="2026-02-20T15:00:00Z", unit_price="0.5"),
         record_row(account, 6, submitted_at="2026-03-05T15:00:00Z", unit_price="9.0", rolled_back=True),
     )
@@ -264,15 +316,20 @@ def test_postpaid_preview_builds_lines_without_writing(admin, postpaid_user, vat
     postpaid_usage(admin, postpaid_user)
     before = snapshot()
 
-    preview = invoice_preview_postpaid(tenant=admin.tenant, account_id=postpaid_user.id,
-                                       period_start=D(2026, 3, 1), period_end=D(2026, 3, 15))
+    preview = invoice_preview_postpaid(
+        tenant=admin.tenant, account_id=postpaid_user.id, period_start=D(2026, 3, 1), period_end=D(2026, 3, 15)
+    )
 
     assert [(line.country, line.quantity, line.unit_price, line.amount) for line in preview.lines] == [
         ("GB", Decimal("2"), Decimal("0.031"), Decimal("0.06")),
         ("US", Decimal("3"), Decimal("0.004175"), Decimal("0.01")),
     ]
     assert (preview.totals.subtotal, preview.totals.total, preview.usage_raw, preview.messages) == (
-        Decimal("0.07"), Decimal("0.08"), Decimal("0.074525"), 4)
+        Decimal("0.07"),
+        Decimal("0.08"),
+        Decimal("0.074525"),
+        4,
+    )
     assert snapshot() == before
 
 
@@ -281,18 +338,32 @@ def test_postpaid_invoice_claims_usage_writes_rounding_and_full_payment_restores
     postpaid_user.refresh_from_db()
     assert postpaid_user.balance == Decimal("-0.574525")
 
-    invoice = invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                      period_start=D(2026, 3, 1), period_end=D(2026, 3, 15))
+    invoice = invoice_create_postpaid(
+        tenant=admin.tenant,
+        account_id=postpaid_user.id,
+        actor_id=None,
+        period_start=D(2026, 3, 1),
+        period_end=D(2026, 3, 15),
+    )
 
-    assert (invoice.subtotal, invoice.total, invoice.usage_raw) == (Decimal("0.07"), Decimal("0.07"),
-                                                                    Decimal("0.074525"))
+    assert (invoice.subtotal, invoice.total, invoice.usage_raw) == (
+        Decimal("0.07"),
+        Decimal("0.07"),
+        Decimal("0.074525"),
+    )
     assert InvoiceLine.objects.filter(invoice=invoice).count() == 2
     assert UsageRollup.objects.filter(billed_by=invoice.id).count() == 4
     rounding = BalanceTransaction.objects.get(kind="rounding")
     assert rounding.amount == Decimal("0.004525")
 
-    payment_record(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None, amount="0.07",
-                   payment_date=D(2026, 3, 20), payment_type="online")
+    payment_record(
+        tenant=admin.tenant,
+        invoice_id=invoice.id,
+        actor_id=None,
+        amount="0.07",
+        payment_date=D(2026, 3, 20),
+        payment_type="online",
+    )
 
     postpaid_user.refresh_from_db()
     # Only February's unbilled 0.50 remains owed.
@@ -301,44 +372,75 @@ def test_postpaid_invoice_claims_usage_writes_rounding_and_full_payment_restores
 
 def test_overlapping_period_is_refused_naming_the_invoice(admin, postpaid_user):
     postpaid_usage(admin, postpaid_user)
-    first = invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                    period_start=D(2026, 3, 1), period_end=D(2026, 3, 10))
+    first = invoice_create_postpaid(
+        tenant=admin.tenant,
+        account_id=postpaid_user.id,
+        actor_id=None,
+        period_start=D(2026, 3, 1),
+        period_end=D(2026, 3, 10),
+    )
     before = snapshot()
 
     with pytest.raises(Conflict) as error:
-        invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                period_start=D(2026, 2, 1), period_end=D(2026, 3, 1))
+        invoice_create_postpaid(
+            tenant=admin.tenant,
+            account_id=postpaid_user.id,
+            actor_id=None,
+            period_start=D(2026, 2, 1),
+            period_end=D(2026, 3, 1),
+        )
 
     assert error.value.code == "period_overlap"
     assert first.number in error.value.message
     assert snapshot() == before
-    preview = invoice_preview_postpaid(tenant=admin.tenant, account_id=postpaid_user.id,
-                                       period_start=D(2026, 3, 5), period_end=D(2026, 3, 12))
+    preview = invoice_preview_postpaid(
+        tenant=admin.tenant, account_id=postpaid_user.id, period_start=D(2026, 3, 5), period_end=D(2026, 3, 12)
+    )
     assert first.number in preview.conflict
 
 
 def test_void_releases_usage_and_reverses_rounding_so_it_can_be_billed_again(admin, postpaid_user):
     postpaid_usage(admin, postpaid_user)
-    first = invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                    period_start=D(2026, 3, 1), period_end=D(2026, 3, 15))
+    first = invoice_create_postpaid(
+        tenant=admin.tenant,
+        account_id=postpaid_user.id,
+        actor_id=None,
+        period_start=D(2026, 3, 1),
+        period_end=D(2026, 3, 15),
+    )
 
     invoice_void(tenant=admin.tenant, invoice_id=first.id, actor_id=None, reason="wrong period")
-    second = invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                     period_start=D(2026, 3, 1), period_end=D(2026, 3, 15))
+    second = invoice_create_postpaid(
+        tenant=admin.tenant,
+        account_id=postpaid_user.id,
+        actor_id=None,
+        period_start=D(2026, 3, 1),
+        period_end=D(2026, 3, 15),
+    )
 
     assert second.total == first.total == Decimal("0.07")
     assert UsageRollup.objects.filter(billed_by=first.id).count() == 0
-    assert list(BalanceTransaction.objects.filter(kind="rounding").values_list("amount", flat=True).order_by("id")) \
-        == [Decimal("0.004525"), Decimal("-0.004525"), Decimal("0.004525")]
+    assert list(BalanceTransaction.objects.filter(kind="rounding").values_list("amount", flat=True).order_by("id")) == [
+        Decimal("0.004525"),
+        Decimal("-0.004525"),
+        Decimal("0.004525"),
+    ]
 
 
 def test_deleting_a_postpaid_draft_returns_its_usage_merging_late_records(admin, postpaid_user):
     postpaid_usage(admin, postpaid_user)
-    draft = invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                    period_start=D(2026, 3, 1), period_end=D(2026, 3, 15), as_draft=True)
+    draft = invoice_create_postpaid(
+        tenant=admin.tenant,
+        account_id=postpaid_user.id,
+        actor_id=None,
+        period_start=D(2026, 3, 1),
+        period_end=D(2026, 3, 15),
+        as_draft=True,
+    )
     # A late record of an already claimed key opens a second bucket meanwhile.
-    usage(admin, postpaid_user, record_row(postpaid_user, 7, submitted_at="2026-03-02T16:00:00Z",
-                                           unit_price="0.004175"))
+    usage(
+        admin, postpaid_user, record_row(postpaid_user, 7, submitted_at="2026-03-02T16:00:00Z", unit_price="0.004175")
+    )
 
     invoice_delete_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None)
 
@@ -350,29 +452,43 @@ def test_deleting_a_postpaid_draft_returns_its_usage_merging_late_records(admin,
 
 def test_empty_period_is_refused(admin, postpaid_user):
     with pytest.raises(ValidationFailed) as error:
-        invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                period_start=D(2026, 1, 1), period_end=D(2026, 1, 31))
+        invoice_create_postpaid(
+            tenant=admin.tenant,
+            account_id=postpaid_user.id,
+            actor_id=None,
+            period_start=D(2026, 1, 1),
+            period_end=D(2026, 1, 31),
+        )
     assert error.value.code == "no_usage" and Invoice.objects.count() == 0
 
 
-@pytest.mark.parametrize("start,end,field", [
-    (D(2026, 3, 10), D(2026, 3, 1), "period_end"),
-    (D(2026, 3, 10), D(2026, 3, 21), "period_end"),
-])
+@pytest.mark.parametrize(
+    "start,end,field",
+    [
+        (D(2026, 3, 10), D(2026, 3, 1), "period_end"),
+        (D(2026, 3, 10), D(2026, 3, 21), "period_end"),
+    ],
+)
 def test_bad_periods_are_refused(admin, postpaid_user, start, end, field):
     with pytest.raises(DomainError) as error:
-        invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                period_start=start, period_end=end)
+        invoice_create_postpaid(
+            tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None, period_start=start, period_end=end
+        )
     assert error.value.field == field
 
 
 def test_postpaid_draft_lines_can_be_renamed_but_amounts_only_come_from_usage(admin, postpaid_user):
     postpaid_usage(admin, postpaid_user)
-    draft = invoice_create_postpaid(tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None,
-                                    period_start=D(2026, 3, 1), period_end=D(2026, 3, 15), as_draft=True)
+    draft = invoice_create_postpaid(
+        tenant=admin.tenant,
+        account_id=postpaid_user.id,
+        actor_id=None,
+        period_start=D(2026, 3, 1),
+        period_end=D(2026, 3, 15),
+        as_draft=True,
+    )
 
-    invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None,
-                         line_descriptions={1: "UK traffic"})
+    invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None, line_descriptions={1: "UK traffic"})
     with pytest.raises(ValidationFailed):
         invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None, recharge_amount="5")
 

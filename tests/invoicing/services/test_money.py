@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 from invoicing.money import credited_so_far, line_amount, money_format, money_round, quantum, totals_compute
 
 
-@pytest.mark.parametrize("currency,expected", [("USD", Decimal("0.01")), ("JPY", Decimal("1")),
-                                               ("KWD", Decimal("0.001")), ("EUR", Decimal("0.01"))])
+@pytest.mark.parametrize(
+    "currency,expected",
+    [("USD", Decimal("0.01")), ("JPY", Decimal("1")), ("KWD", Decimal("0.001")), ("EUR", Decimal("0.01"))],
+)
 def test_minor_unit_comes_from_babel(currency, expected):
     assert quantum(currency) == expected
 
@@ -21,18 +23,21 @@ def test_rounding_is_half_up_at_line_level():
 
 
 def test_worked_example_of_the_spec():
-    totals = totals_compute(line_amounts=[Decimal("1000.00")], tax_rates=[(1, "VAT", Decimal("7.5"))],
-                            currency="USD")
-    assert (totals.subtotal, totals.tax_total, totals.total) == (Decimal("1000.00"), Decimal("75.00"),
-                                                                 Decimal("1075.00"))
+    totals = totals_compute(line_amounts=[Decimal("1000.00")], tax_rates=[(1, "VAT", Decimal("7.5"))], currency="USD")
+    assert (totals.subtotal, totals.tax_total, totals.total) == (
+        Decimal("1000.00"),
+        Decimal("75.00"),
+        Decimal("1075.00"),
+    )
     first = credited_so_far(base=Decimal("1000.00"), paid=Decimal("500.00"), total=totals.total, currency="USD")
     second = credited_so_far(base=Decimal("1000.00"), paid=Decimal("1075.00"), total=totals.total, currency="USD")
     assert (first, second - first) == (Decimal("465.12"), Decimal("534.88"))
 
 
 def test_each_tax_is_on_the_subtotal_never_on_another_tax():
-    totals = totals_compute(line_amounts=[Decimal("10.00")], tax_rates=[(1, "A", Decimal("10")),
-                                                                        (2, "B", Decimal("5"))], currency="USD")
+    totals = totals_compute(
+        line_amounts=[Decimal("10.00")], tax_rates=[(1, "A", Decimal("10")), (2, "B", Decimal("5"))], currency="USD"
+    )
     assert [t.amount for t in totals.taxes] == [Decimal("1.00"), Decimal("0.50")]
     assert totals.total == Decimal("11.50")
 
@@ -52,8 +57,12 @@ amounts = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("99999"), pl
 rates = st.lists(st.decimals(min_value=Decimal("0"), max_value=Decimal("30"), places=2), max_size=3)
 
 
-@given(currency=currencies, raw_lines=st.lists(amounts, min_size=1, max_size=8), tax_rates=rates,
-       splits=st.lists(st.integers(1, 100), min_size=1, max_size=6))
+@given(
+    currency=currencies,
+    raw_lines=st.lists(amounts, min_size=1, max_size=8),
+    tax_rates=rates,
+    splits=st.lists(st.integers(1, 100), min_size=1, max_size=6),
+)
 def test_totals_reconcile_and_any_payment_split_credits_exactly_the_base(currency, raw_lines, tax_rates, splits):
     lines = [money_round(a, currency) for a in raw_lines]
     taxes = [(i, f"T{i}", r) for i, r in enumerate(tax_rates)]

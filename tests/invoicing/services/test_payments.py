@@ -36,8 +36,9 @@ def invoice(admin, user):
 
 def pay(admin, invoice, amount, **kwargs):
     defaults = {"payment_date": TODAY, "payment_type": "bank_transfer"}
-    return payment_record(tenant=admin.tenant, invoice_id=invoice.id, actor_id=admin.login.id, amount=amount,
-                          **{**defaults, **kwargs})
+    return payment_record(
+        tenant=admin.tenant, invoice_id=invoice.id, actor_id=admin.login.id, amount=amount, **{**defaults, **kwargs}
+    )
 
 
 def state(invoice, account):
@@ -59,22 +60,31 @@ def test_spec_worked_example_payments_and_reversal(admin, user, invoice):
     assert state(invoice, user) == ("partially_paid", Decimal("500.00"), Decimal("575.00"), Decimal("465.12"))
     assert reversed_payment.reversal_credit_delta == Decimal("-534.88")
     assert list(BalanceTransaction.objects.order_by("id").values_list("kind", "amount")) == [
-        ("recharge", Decimal("465.12")), ("recharge", Decimal("534.88")), ("payment_reversal", Decimal("-534.88"))]
+        ("recharge", Decimal("465.12")),
+        ("recharge", Decimal("534.88")),
+        ("payment_reversal", Decimal("-534.88")),
+    ]
 
 
 def snapshot():
-    return (list(Invoice.objects.values_list("amount_paid", "payment_status")), Payment.objects.count(),
-            BalanceTransaction.objects.count())
+    return (
+        list(Invoice.objects.values_list("amount_paid", "payment_status")),
+        Payment.objects.count(),
+        BalanceTransaction.objects.count(),
+    )
 
 
-@pytest.mark.parametrize("amount,kwargs,error_field", [
-    ("1075.01", {}, "amount"),
-    ("0", {}, "amount"),
-    ("-1", {}, "amount"),
-    ("10.001", {}, "amount"),
-    ("10", {"payment_date": D(2026, 3, 21)}, "payment_date"),
-    ("10", {"payment_type": "bitcoin"}, "payment_type"),
-])
+@pytest.mark.parametrize(
+    "amount,kwargs,error_field",
+    [
+        ("1075.01", {}, "amount"),
+        ("0", {}, "amount"),
+        ("-1", {}, "amount"),
+        ("10.001", {}, "amount"),
+        ("10", {"payment_date": D(2026, 3, 21)}, "payment_date"),
+        ("10", {"payment_type": "bitcoin"}, "payment_type"),
+    ],
+)
 def test_refused_payments_change_nothing(admin, invoice, amount, kwargs, error_field):
     before = snapshot()
     with pytest.raises(ValidationFailed) as error:
@@ -91,8 +101,9 @@ def test_payment_above_balance_due_after_partial_is_refused(admin, invoice):
 
 
 def test_draft_and_void_invoices_take_no_payment(admin, user, invoice):
-    draft = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="5",
-                                   as_draft=True)
+    draft = invoice_create_prepaid(
+        tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="5", as_draft=True
+    )
     from invoicing.services.invoices import invoice_void
 
     invoice_void(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None, reason="duplicate")
@@ -111,18 +122,32 @@ def test_transaction_id_is_unique_per_admin_only(admin, other_admin, invoice):
     assert error.value.field == "transaction_id"
 
     foreign_user = AccountFactory(tenant=other_admin.tenant)
-    foreign_invoice = invoice_create_prepaid(tenant=other_admin.tenant, account_id=foreign_user.id, actor_id=None,
-                                             recharge_amount="10.00")
-    payment_record(tenant=other_admin.tenant, invoice_id=foreign_invoice.id, actor_id=None, amount="1.00",
-                   payment_date=TODAY, payment_type="cash", transaction_id="BANK-77")
+    foreign_invoice = invoice_create_prepaid(
+        tenant=other_admin.tenant, account_id=foreign_user.id, actor_id=None, recharge_amount="10.00"
+    )
+    payment_record(
+        tenant=other_admin.tenant,
+        invoice_id=foreign_invoice.id,
+        actor_id=None,
+        amount="1.00",
+        payment_date=TODAY,
+        payment_type="cash",
+        transaction_id="BANK-77",
+    )
     assert Payment.objects.filter(transaction_id="BANK-77").count() == 2
 
 
 def test_another_tenants_invoice_and_payment_are_not_found(admin, other_admin, invoice):
     payment = pay(admin, invoice, "1.00")
     with pytest.raises(NotFound):
-        payment_record(tenant=other_admin.tenant, invoice_id=invoice.id, actor_id=None, amount="1.00",
-                       payment_date=TODAY, payment_type="cash")
+        payment_record(
+            tenant=other_admin.tenant,
+            invoice_id=invoice.id,
+            actor_id=None,
+            amount="1.00",
+            payment_date=TODAY,
+            payment_type="cash",
+        )
     with pytest.raises(NotFound):
         payment_reverse(tenant=other_admin.tenant, payment_id=payment.id, actor_id=None, reason="x")
     assert Payment.objects.get().reversed_at is None
@@ -146,15 +171,15 @@ def test_reversal_needs_a_reason_and_happens_once(admin, invoice):
     weights=st.lists(st.integers(1, 50), min_size=1, max_size=5),
 )
 @pytest.mark.django_db
-def test_any_payment_split_settles_to_zero_credits_the_recharge_and_reverses_cleanly(currency, recharge, rates,
-                                                                                     weights):
+def test_any_payment_split_settles_to_zero_credits_the_recharge_and_reverses_cleanly(
+    currency, recharge, rates, weights
+):
     tenant = TenantFactory(currency=currency)
     LicenseFactory(tenant=tenant)
     account = AccountFactory(tenant=tenant)
     for i, rate in enumerate(rates):
         tax_rate_create(tenant=tenant, actor_id=None, name=f"T{i}", rate=rate)
-    invoice = invoice_create_prepaid(tenant=tenant, account_id=account.id, actor_id=None,
-                                     recharge_amount=str(recharge))
+    invoice = invoice_create_prepaid(tenant=tenant, account_id=account.id, actor_id=None, recharge_amount=str(recharge))
     assert invoice.total == invoice.subtotal + sum(t.amount for t in invoice.taxes.all())
 
     parts = [money_round(invoice.total * w / sum(weights), currency) for w in weights[:-1]]
@@ -163,8 +188,16 @@ def test_any_payment_split_settles_to_zero_credits_the_recharge_and_reverses_cle
     payments = []
     for amount in parts:
         if amount > 0:
-            payments.append(payment_record(tenant=tenant, invoice_id=invoice.id, actor_id=None, amount=amount,
-                                           payment_date=TODAY, payment_type="cash"))
+            payments.append(
+                payment_record(
+                    tenant=tenant,
+                    invoice_id=invoice.id,
+                    actor_id=None,
+                    amount=amount,
+                    payment_date=TODAY,
+                    payment_type="cash",
+                )
+            )
     invoice.refresh_from_db()
     account.refresh_from_db()
     assert (invoice.balance_due, invoice.payment_status) == (0, "paid")
@@ -208,9 +241,12 @@ def test_twenty_simultaneous_payments_never_exceed_the_total():
     account = AccountFactory(tenant=tenant)
     invoice = invoice_create_prepaid(tenant=tenant, account_id=account.id, actor_id=None, recharge_amount="100.00")
 
-    results, errors = run_threads(20, lambda i: payment_record(
-        tenant=tenant, invoice_id=invoice.id, actor_id=None, amount="7.00", payment_date=TODAY,
-        payment_type="cash"))
+    results, errors = run_threads(
+        20,
+        lambda i: payment_record(
+            tenant=tenant, invoice_id=invoice.id, actor_id=None, amount="7.00", payment_date=TODAY, payment_type="cash"
+        ),
+    )
 
     invoice.refresh_from_db()
     account.refresh_from_db()
@@ -226,11 +262,12 @@ def test_twenty_simultaneous_approvals_give_consecutive_numbers():
     tenant = TenantFactory()
     LicenseFactory(tenant=tenant)
     account = AccountFactory(tenant=tenant)
-    drafts = [invoice_create_prepaid(tenant=tenant, account_id=account.id, actor_id=None, recharge_amount="1",
-                                     as_draft=True) for _ in range(20)]
+    drafts = [
+        invoice_create_prepaid(tenant=tenant, account_id=account.id, actor_id=None, recharge_amount="1", as_draft=True)
+        for _ in range(20)
+    ]
 
-    results, errors = run_threads(20, lambda i: invoice_approve(tenant=tenant, invoice_id=drafts[i].id,
-                                                                actor_id=None))
+    results, errors = run_threads(20, lambda i: invoice_approve(tenant=tenant, invoice_id=drafts[i].id, actor_id=None))
 
     assert errors == [] and len(results) == 20
     numbers = sorted(Invoice.objects.filter(tenant=tenant).values_list("sequence_number", flat=True))
