@@ -178,8 +178,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The periodic loop: every entry here runs in `make run` (Celery beat) and in the distributed set-up alike.
 PERIODIC_TICK_SECONDS = int(os.environ.get("PERIODIC_TICK_SECONDS", "60"))
+BILLING_TICK_SECONDS = int(os.environ.get("BILLING_TICK_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "platform-heartbeat": {"task": "msgplatform.core.tasks.heartbeat", "schedule": PERIODIC_TICK_SECONDS},
+    "invoicing-billing-tick": {"task": "invoicing.tasks.billing_tick", "schedule": BILLING_TICK_SECONDS},
 }
 
 # --- REST framework -------------------------------------------------------------------------------------

@@ -13,10 +13,15 @@ from .invoice import (
     PaymentType,
 )
 from .license import InvoicingLicense
+from .recurring import BillingRun, BillingSchedule, Interval, ScheduleStatus
 from .settings import BankDetails, InvoiceSequence, InvoicingSettings, TaxRate
 
 __all__ = [
     "BankDetails",
+    "BillingRun",
+    "BillingSchedule",
+    "Interval",
+    "ScheduleStatus",
     "DueStatus",
     "Invoice",
     "InvoiceLine",

@@ -68,6 +68,11 @@ class Invoice(models.Model):
     usage_raw = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     customer_notes = models.TextField(blank=True)
     terms = models.TextField(blank=True)
+    schedule = models.ForeignKey(
+        "invoicing.BillingSchedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+    # Recurring drafts whose total is far from the user's recent cycles (set at generation, shown first).
+    anomaly_reason = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -95,6 +100,12 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")), name="invoice_paid_within_total"
+            ),
+            # Exactly-once recurring billing: one non-void invoice per schedule and period start.
+            models.UniqueConstraint(
+                fields=["schedule", "period_start"],
+                condition=Q(schedule__isnull=False) & ~Q(status="void"),
+                name="invoice_one_per_schedule_period",
             ),
             # Equalities within half a thousandth: exact on PostgreSQL; the tolerance absorbs SQLite's binary floats.
             models.CheckConstraint(

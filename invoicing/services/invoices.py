@@ -512,8 +512,21 @@ def invoice_approve(*, tenant, invoice_id, actor_id) -> Invoice:
     return _approve_locked(invoice, actor_id=actor_id)
 
 
-def invoice_approve_bulk(*, tenant, invoice_ids, actor_id) -> list[Invoice]:
-    """Approve several drafts, each in its own transaction, in id order (numbers follow that order)."""
+def invoice_approve_bulk(*, tenant, invoice_ids, actor_id, confirm_flagged: bool = False) -> list[Invoice]:
+    """Approve several drafts, each in its own transaction, in id order (numbers follow that order).
+
+    Drafts flagged as anomalies are approved only with `confirm_flagged`; otherwise nothing is approved.
+    """
+    flagged = list(
+        Invoice.objects.filter(tenant=tenant, pk__in=list(invoice_ids), status=InvoiceStatus.DRAFT)
+        .exclude(anomaly_reason="")
+        .values_list("pk", flat=True)
+    )
+    if flagged and not confirm_flagged:
+        raise Conflict(
+            f"{len(flagged)} selected draft(s) are flagged as anomalies; confirm them explicitly to approve.",
+            code="flagged_need_confirmation",
+        )
     approved = []
     for invoice_id in sorted({int(i) for i in invoice_ids}):
         approved.append(invoice_approve(tenant=tenant, invoice_id=invoice_id, actor_id=actor_id))

@@ -26,6 +26,8 @@ class Tenant(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", choices=TIMEZONE_CHOICES)
     signup_slug = models.SlugField(max_length=60, unique=True, help_text="Public self-signup page: /signup/<slug>/")
     is_active = models.BooleanField(default=True)
+    # Test clock (off unless enabled): days this tenant's "now" runs ahead of the real clock, for rehearsals.
+    clock_offset_days = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

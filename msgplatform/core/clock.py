@@ -6,8 +6,11 @@ from django.utils import timezone
 
 
 def tenant_now(tenant) -> datetime.datetime:
-    """Aware current time in the tenant's time zone."""
-    return timezone.now().astimezone(tenant.tz)
+    """Aware current time in the tenant's time zone, moved forward by the tenant's test clock if it is set."""
+    now = timezone.now()
+    if tenant.clock_offset_days:
+        now += datetime.timedelta(days=tenant.clock_offset_days)
+    return now.astimezone(tenant.tz)
 
 
 def tenant_today(tenant) -> datetime.date:

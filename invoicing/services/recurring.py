@@ -1,0 +1,455 @@
+"""Recurring billing: schedules (create, edit, start, stop), the draft of each period, regeneration, dry runs.
+
+Exactly once by construction, not by hoping the scheduler runs once:
+- each period is generated in its own transaction holding the tenant's usage lock and the schedule row lock;
+  the draft, the claim of its usage and the move of the schedule's cursor (`covered_through`) commit together;
+- a partial unique index allows one non-void invoice per (schedule, period start);
+- one user's periods never overlap among non-void invoices (checked under the same lock).
+A second tick, a retry after a crash or a second worker finds the cursor moved and does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from msgplatform.accounts.models import AccountType, BillingMethod
+from msgplatform.core.clock import tenant_today
+from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
+from msgplatform.core.events import event_record
+from msgplatform.messaging import usage
+
+from ..models import BillingSchedule, Interval, Invoice, InvoiceSource, InvoiceStatus, ScheduleStatus
+from ..money import ZERO, totals_compute
+from ..periods import DAY, Period, next_period
+from .configuration import settings_for, taxes_applicable
+from .invoices import (
+    Immutable,
+    Preview,
+    _account,
+    _event,
+    _licensed_for,
+    _write_lines,
+    invoice_lock,
+    period_conflict,
+    usage_lines,
+)
+
+log = logging.getLogger(__name__)
+TRAILING_CYCLES = 3
+
+
+def _schedule_event(schedule, kind, actor_id, message, level="info", **data):
+    event_record(
+        area="invoicing",
+        kind=kind,
+        tenant_id=schedule.tenant_id,
+        actor_id=actor_id,
+        subject_type="schedule",
+        subject_id=schedule.pk,
+        message=message,
+        level=level,
+        data=data,
+    )
+
+
+# --- schedules ------------------------------------------------------------------------------------------------
+
+
+def _clean_schedule(*, interval, every_n_days, due_in_days, start_date, end_date):
+    if interval not in Interval.values:
+        raise ValidationFailed(f"Interval must be one of {', '.join(Interval.values)}.", field="interval")
+    if interval == Interval.EVERY_N_DAYS:
+        if not every_n_days or not 1 <= int(every_n_days) <= 366:
+            raise ValidationFailed("Give the number of days (1 to 366).", field="every_n_days")
+        every_n_days = int(every_n_days)
+    else:
+        every_n_days = None
+    due_in_days = int(due_in_days)
+    if not 0 <= due_in_days <= 365:
+        raise ValidationFailed("Due in days must be between 0 and 365.", field="due_in_days")
+    if start_date is None:
+        raise ValidationFailed("Give the start date.", field="start_date")
+    if end_date is not None and end_date < start_date:
+        raise ValidationFailed("The end date is before the start date.", field="end_date")
+    return every_n_days, due_in_days
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    tenant,
+    account_id,
+    actor_id,
+    interval=Interval.MONTHLY,
+    every_n_days=None,
+    due_in_days=15,
+    start_date: datetime.date,
+    end_date: datetime.date | None = None,
+    active: bool = True,
+) -> BillingSchedule:
+    _licensed_for(tenant, BillingMethod.POSTPAID)
+    account = _account(tenant, account_id)
+    if account.billing_method != BillingMethod.POSTPAID or account.account_type != AccountType.USER:
+        raise ValidationFailed("Recurring invoices are for postpaid users.", field="account")
+    every_n_days, due_in_days = _clean_schedule(
+        interval=interval, every_n_days=every_n_days, due_in_days=due_in_days, start_date=start_date, end_date=end_date
+    )
+    if BillingSchedule.objects.filter(account=account).exists():
+        raise Conflict(
+            f"{account.name} already has a recurring schedule; edit it instead.",
+            field="account",
+            code="schedule_exists",
+        )
+    schedule = BillingSchedule.objects.create(
+        tenant=tenant,
+        account=account,
+        interval=interval,
+        every_n_days=every_n_days,
+        due_in_days=due_in_days,
+        start_date=start_date,
+        end_date=end_date,
+        covered_through=start_date - DAY,
+        status=ScheduleStatus.ACTIVE if active else ScheduleStatus.STOPPED,
+    )
+    _schedule_event(
+        schedule,
+        "schedule.created",
+        actor_id,
+        f"Recurring {schedule.get_interval_display().lower()} schedule for {account.name} from {start_date:%Y-%m-%d}",
+    )
+    return schedule
+
+
+def schedule_lock(*, tenant, schedule_id) -> BillingSchedule:
+    try:
+        return BillingSchedule.objects.select_for_update().get(tenant=tenant, pk=int(schedule_id))
+    except (BillingSchedule.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such schedule.")
+
+
+@transaction.atomic
+def schedule_update(*, tenant, schedule_id, actor_id, **changes) -> BillingSchedule:
+    allowed = {"interval", "every_n_days", "due_in_days", "start_date", "end_date"}
+    if set(changes) - allowed:
+        raise ValidationFailed(f"These cannot be edited: {', '.join(sorted(set(changes) - allowed))}.")
+    schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id)
+    values = {f: changes.get(f, getattr(schedule, f)) for f in allowed}
+    values["every_n_days"], values["due_in_days"] = _clean_schedule(**values)
+    started = schedule.covered_through >= schedule.start_date or schedule.invoices.exists()
+    if values["start_date"] != schedule.start_date:
+        if started:
+            raise ValidationFailed("The start date cannot change once a period was billed.", field="start_date")
+        schedule.covered_through = values["start_date"] - DAY
+    if values["end_date"] is not None and values["end_date"] < schedule.covered_through:
+        raise ValidationFailed("The end date is before the already billed periods.", field="end_date")
+    before = {f: str(getattr(schedule, f)) for f in allowed}
+    for key, value in values.items():
+        setattr(schedule, key, value)
+    if schedule.status == ScheduleStatus.COMPLETED and (
+        schedule.end_date is None or schedule.end_date > schedule.covered_through
+    ):
+        schedule.status = ScheduleStatus.ACTIVE
+    schedule.save()
+    _schedule_event(
+        schedule,
+        "schedule.updated",
+        actor_id,
+        f"Schedule of {schedule.account.name} edited",
+        before=before,
+        after={f: str(getattr(schedule, f)) for f in allowed},
+    )
+    return schedule
+
+
+@transaction.atomic
+def schedule_stop(*, tenant, schedule_id, actor_id) -> BillingSchedule:
+    schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id)
+    if schedule.status != ScheduleStatus.ACTIVE:
+        raise Conflict(f"The schedule is {schedule.status}.", code="not_active")
+    schedule.status = ScheduleStatus.STOPPED
+    schedule.save(update_fields=["status", "updated_at"])
+    _schedule_event(schedule, "schedule.stopped", actor_id, f"Schedule of {schedule.account.name} stopped")
+    return schedule
+
+
+@transaction.atomic
+def schedule_start(*, tenant, schedule_id, actor_id) -> BillingSchedule:
+    schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id)
+    if schedule.status != ScheduleStatus.STOPPED:
+        raise Conflict(f"The schedule is {schedule.status}.", code="not_stopped")
+    schedule.status = ScheduleStatus.ACTIVE
+    # Coverage continues from where it ended; the next period runs to the end of the current natural period.
+    schedule.resumed_on = tenant_today(schedule.tenant)
+    schedule.save(update_fields=["status", "resumed_on", "updated_at"])
+    _schedule_event(schedule, "schedule.started", actor_id, f"Schedule of {schedule.account.name} started again")
+    return schedule
+
+
+# --- generation -----------------------------------------------------------------------------------------------
+
+
+def _anomaly(invoice: Invoice, threshold: Decimal) -> str:
+    previous = list(
+        Invoice.objects.filter(
+            tenant_id=invoice.tenant_id, account_id=invoice.account_id, source=InvoiceSource.RECURRING
+        )
+        .exclude(status=InvoiceStatus.VOID)
+        .exclude(pk=invoice.pk)
+        .order_by("-period_start")
+        .values_list("total", flat=True)[:TRAILING_CYCLES]
+    )
+    if not previous:
+        return ""
+    average = sum(previous, ZERO) / len(previous)
+    if average <= 0:
+        return ""
+    change = (invoice.total - average) / average * 100
+    if abs(change) <= threshold:
+        return ""
+    direction = "above" if change > 0 else "below"
+    return (
+        f"Total {invoice.total} is {abs(change):.0f}% {direction} the average {average:.2f} of the last "
+        f"{len(previous)} cycle(s) (threshold {threshold}%)."
+    )
+
+
+def _resolve_manual_overlap(schedule: BillingSchedule, period: Period) -> Period | None:
+    """Move the cursor past invoices that already cover the period's start; truncate before one that starts later.
+
+    Returns the period to bill, or None when the cursor moved (the caller asks for the next period again).
+    """
+    other = period_conflict(tenant=schedule.tenant, account_id=schedule.account_id, start=period.start, end=period.end)
+    if other is None:
+        return period
+    if other.period_start <= period.start:
+        schedule.covered_through = max(schedule.covered_through, other.period_end)
+        schedule.save(update_fields=["covered_through", "updated_at"])
+        _schedule_event(
+            schedule,
+            "schedule.covered_by_invoice",
+            None,
+            f"Period from {period.start:%Y-%m-%d} already covered by invoice {other}",
+        )
+        return None
+    return Period(
+        start=period.start,
+        end=other.period_start - DAY,
+        invoice_date=period.invoice_date,
+        due_date=period.due_date,
+        last=False,
+    )
+
+
+def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[str, Invoice | None]:
+    """Bill the schedule's next due period in one transaction: ('draft'|'skipped'|'covered'|'idle', invoice)."""
+    with transaction.atomic():
+        usage.usage_lock(tenant_id=tenant.id)
+        schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id)
+        if schedule.status != ScheduleStatus.ACTIVE:
+            return "idle", None
+        period = next_period(schedule)
+        if period is None:
+            schedule.status = ScheduleStatus.COMPLETED
+            schedule.save(update_fields=["status", "updated_at"])
+            _schedule_event(schedule, "schedule.completed", None, "Schedule reached its end date")
+            return "idle", None
+        if period.invoice_date > today:
+            return "idle", None
+        billed = _resolve_manual_overlap(schedule, period)
+        if billed is None:
+            return "covered", None
+        settings = settings_for(tenant)
+        groups = usage.usage_summarise(
+            tenant_id=tenant.id,
+            account_id=schedule.account_id,
+            start=billed.start,
+            end=billed.end,
+            delivered_only=settings.bill_delivered_only,
+            include_prior=True,
+        )
+        lines = usage_lines(groups, tenant.currency)
+        taxes = taxes_applicable(tenant=tenant, account=schedule.account)
+        total = totals_compute(
+            line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=tenant.currency
+        ).total
+        advance = {"covered_through": period.end, "last_run_at": timezone.now(), "last_error": ""}
+        if schedule.resumed_on and period.end >= schedule.resumed_on:
+            advance["resumed_on"] = None
+        if total < 0 or (not lines and not settings.issue_zero_invoices):
+            reason = "no billable usage" if not lines else "usage nets to a credit, carried to the next period"
+            for key, value in advance.items():
+                setattr(schedule, key, value)
+            schedule.save()
+            _schedule_event(
+                schedule,
+                "schedule.period_skipped",
+                None,
+                f"Period {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} skipped: {reason}",
+            )
+            return "skipped", None
+        invoice = Invoice.objects.create(
+            tenant=tenant,
+            account=schedule.account,
+            billing_method=BillingMethod.POSTPAID,
+            source=InvoiceSource.RECURRING,
+            schedule=schedule,
+            currency=tenant.currency,
+            invoice_date=billed.invoice_date,
+            due_date=billed.due_date,
+            period_start=billed.start,
+            period_end=billed.end,
+            description=f"Messaging usage {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d}",
+            terms=settings.default_terms,
+            customer_notes=settings.default_notes,
+        )
+        claimed = usage.usage_claim(
+            tenant_id=tenant.id,
+            account_id=schedule.account_id,
+            start=billed.start,
+            end=billed.end,
+            claim_id=invoice.pk,
+            delivered_only=settings.bill_delivered_only,
+            include_prior=True,
+        )
+        _write_lines(invoice, usage_lines(claimed, tenant.currency), taxes)
+        invoice.anomaly_reason = _anomaly(invoice, settings.anomaly_threshold_percent)
+        invoice.save()
+        for key, value in advance.items():
+            setattr(schedule, key, value)
+        schedule.save()
+        _event(
+            invoice,
+            "invoice.generated",
+            None,
+            f"Draft for {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} generated, total {invoice.total}"
+            + (" (flagged)" if invoice.anomaly_reason else ""),
+        )
+        return "draft", invoice
+
+
+def schedule_bill_due(*, schedule_id: int, as_of: datetime.date | None = None, max_periods: int = 400):
+    """Generate every due period of one schedule, oldest first (after downtime, each missed period in order)."""
+    schedule = BillingSchedule.objects.select_related("tenant").get(pk=schedule_id)
+    tenant = schedule.tenant
+    today = as_of or tenant_today(tenant)
+    drafts = []
+    for _ in range(max_periods):
+        outcome, invoice = _generate_one(schedule_id=schedule_id, tenant=tenant, today=today)
+        if outcome == "idle":
+            break
+        if invoice is not None:
+            drafts.append(invoice)
+    return drafts
+
+
+def schedule_record_failure(*, schedule_id: int, error: Exception) -> None:
+    """A schedule that failed: keep the reason on it and in the event log; the next tick retries it."""
+    message = f"{error.__class__.__name__}: {error}"[:2000]
+    schedule = BillingSchedule.objects.filter(pk=schedule_id).first()
+    if schedule is None:
+        return
+    BillingSchedule.objects.filter(pk=schedule_id).update(last_error=message, last_run_at=timezone.now())
+    _schedule_event(
+        schedule, "schedule.failed", None, f"Billing of {schedule.account.name} failed: {message}", level="error"
+    )
+
+
+def schedule_is_due(schedule: BillingSchedule, today: datetime.date) -> bool:
+    if schedule.status != ScheduleStatus.ACTIVE:
+        return False
+    period = next_period(schedule)
+    return period is None or period.invoice_date <= today
+
+
+@dataclass(frozen=True)
+class DryRun:
+    period: Period | None
+    preview: Preview | None
+
+
+def schedule_dry_run(*, tenant, schedule_id) -> DryRun:
+    """The draft the schedule would produce next, computed without writing anything."""
+    schedule = BillingSchedule.objects.filter(tenant=tenant, pk=schedule_id).select_related("account").first()
+    if schedule is None:
+        raise NotFound("No such schedule.")
+    period = next_period(schedule)
+    if period is None:
+        return DryRun(None, None)
+    settings = settings_for(tenant)
+    groups = usage.usage_summarise(
+        tenant_id=tenant.id,
+        account_id=schedule.account_id,
+        start=period.start,
+        end=period.end,
+        delivered_only=settings.bill_delivered_only,
+        include_prior=True,
+    )
+    lines = usage_lines(groups, tenant.currency)
+    totals = totals_compute(
+        line_amounts=[line.amount for line in lines],
+        tax_rates=taxes_applicable(tenant=tenant, account=schedule.account),
+        currency=tenant.currency,
+    )
+    other = period_conflict(tenant=tenant, account_id=schedule.account_id, start=period.start, end=period.end)
+    return DryRun(
+        period,
+        Preview(
+            lines=lines,
+            totals=totals,
+            usage_raw=sum((g.charge for g in groups), ZERO),
+            messages=sum(g.messages for g in groups),
+            conflict=f"overlaps invoice {other}" if other else None,
+        ),
+    )
+
+
+# --- drafts ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
+    """Rebuild a postpaid draft from usage: releases its usage and claims the same range again (late records
+    included), recomputing lines and taxes."""
+    usage.usage_lock(tenant_id=tenant.id)
+    invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
+    if not invoice.is_draft:
+        raise Immutable(f"Invoice {invoice} is {invoice.status}; only drafts can be regenerated.")
+    if not invoice.is_postpaid:
+        raise ValidationFailed("Only postpaid drafts are built from usage.")
+    before = invoice.total
+    usage.usage_release(tenant_id=tenant.id, claim_id=invoice.pk)
+    settings = settings_for(tenant)
+    claimed = usage.usage_claim(
+        tenant_id=tenant.id,
+        account_id=invoice.account_id,
+        start=invoice.period_start,
+        end=invoice.period_end,
+        claim_id=invoice.pk,
+        delivered_only=settings.bill_delivered_only,
+        include_prior=invoice.source == InvoiceSource.RECURRING,
+    )
+    totals = _write_lines(
+        invoice, usage_lines(claimed, invoice.currency), taxes_applicable(tenant=tenant, account=invoice.account)
+    )
+    if totals.total < 0:
+        raise ValidationFailed("The usage now nets to a credit; delete the draft instead.", code="negative_total")
+    if invoice.source == InvoiceSource.RECURRING:
+        invoice.anomaly_reason = _anomaly(invoice, settings.anomaly_threshold_percent)
+    invoice.save()
+    _event(invoice, "invoice.regenerated", actor_id, f"Draft regenerated: total {before} -> {invoice.total}")
+    return invoice
+
+
+def draft_has_late_usage(invoice: Invoice) -> bool:
+    """Unbilled usage for days this open draft covers arrived after it was generated (regenerate to include)."""
+    if not invoice.is_draft or not invoice.is_postpaid or invoice.period_end is None:
+        return False
+    return usage.usage_has_unbilled(
+        tenant_id=invoice.tenant_id, account_id=invoice.account_id, before_or_on=invoice.period_end
+    )
