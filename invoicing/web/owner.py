@@ -7,9 +7,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from msgplatform.accounts.models import Tenant
 from msgplatform.accounts.permissions import owner_required
 from msgplatform.accounts.services.tenants import tenant_create
+from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
 
 from .. import api
+from ..services.clock import clock_advance, clock_enabled, clock_reset
 from ..services.licenses import license_grant, license_revoke
 from .forms import LicenseForm, TenantCreateForm
 
@@ -52,8 +54,32 @@ def license_edit(request, tenant_id):
         messages.success(request, f"Invoicing licence granted to {tenant.name}.")
         return redirect("invoicing:owner-tenants")
     return render(
-        request, "invoicing/owner/license_form.html", {"form": form, "tenant": tenant, "info": api.license_for(tenant)}
+        request,
+        "invoicing/owner/license_form.html",
+        {
+            "form": form,
+            "tenant": tenant,
+            "info": api.license_for(tenant),
+            "clock_enabled": clock_enabled(),
+            "tenant_today": tenant_today(tenant),
+        },
     )
+
+
+@owner_required
+@require_POST
+def test_clock_view(request, tenant_id):
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    try:
+        if request.POST.get("reset"):
+            clock_reset(tenant=tenant, actor_id=request.user.id)
+        else:
+            tenant = clock_advance(tenant=tenant, days=request.POST.get("days"), actor_id=request.user.id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{tenant.name}: today is now {tenant_today(tenant):%Y-%m-%d}.")
+    return redirect("invoicing:owner-license", tenant_id=tenant.id)
 
 
 @owner_required

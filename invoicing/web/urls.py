@@ -18,6 +18,7 @@ owner_urlpatterns = [
     path("platform/admins/new/", owner.tenant_create_view, name="owner-tenant-create"),
     path("platform/admins/<int:tenant_id>/licence/", owner.license_edit, name="owner-license"),
     path("platform/admins/<int:tenant_id>/licence/revoke/", owner.license_revoke_view, name="owner-license-revoke"),
+    path("platform/admins/<int:tenant_id>/test-clock/", owner.test_clock_view, name="owner-test-clock"),
 ]
 
 urlpatterns = [path("invoicing/", include(tenant_urlpatterns)), *owner_urlpatterns]
