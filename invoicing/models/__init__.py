@@ -12,11 +12,20 @@ from .invoice import (
     PaymentStatus,
     PaymentType,
 )
+from .documents import AutoReminder, EmailKind, EmailLog, EmailStatus, EmailTemplate, InvoiceDocument, Job, ReminderSlot
 from .license import InvoicingLicense
 from .recurring import BillingRun, BillingSchedule, Interval, ScheduleStatus
 from .settings import BankDetails, InvoiceSequence, InvoicingSettings, TaxRate
 
 __all__ = [
+    "AutoReminder",
+    "EmailKind",
+    "EmailLog",
+    "EmailStatus",
+    "EmailTemplate",
+    "InvoiceDocument",
+    "Job",
+    "ReminderSlot",
     "BankDetails",
     "BillingRun",
     "BillingSchedule",

@@ -174,6 +174,7 @@ class InvoiceLine(models.Model):
     country = models.CharField(max_length=2, blank=True)
     network = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=20, blank=True)
+    messages = models.BigIntegerField(default=0)
     parts = models.BigIntegerField(default=0)
     raw_charge = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     usage_day = models.DateField(null=True, blank=True, help_text="Prior-period lines: the day of the usage")

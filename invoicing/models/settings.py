@@ -28,6 +28,13 @@ class InvoicingSettings(models.Model):
         default=False, help_text="Bill only delivered messages (default: every submitted message)"
     )
     issue_zero_invoices = models.BooleanField(default=False, help_text="Issue a zero invoice for an empty period")
+    # Reminder policy, run by the billing tick: N days before due, on the due date, every N days overdue, at most M.
+    reminders_enabled = models.BooleanField(default=False)
+    remind_days_before_due = models.PositiveSmallIntegerField(null=True, blank=True)
+    remind_on_due_date = models.BooleanField(default=True)
+    remind_every_days_overdue = models.PositiveSmallIntegerField(null=True, blank=True, default=7)
+    remind_max = models.PositiveSmallIntegerField(default=3)
+    reminder_window_hours = models.PositiveSmallIntegerField(default=24)
     updated_at = models.DateTimeField(auto_now=True)
 
 

@@ -55,6 +55,7 @@ class LineSpec:
     country: str = ""
     network: str = ""
     channel: str = ""
+    messages: int = 0
     parts: int = 0
     raw_charge: Decimal = ZERO
     usage_day: datetime.date | None = None
@@ -154,6 +155,7 @@ def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int,
             country=s.country,
             network=s.network,
             channel=s.channel,
+            messages=s.messages,
             parts=s.parts,
             raw_charge=s.raw_charge,
             usage_day=s.usage_day,
@@ -196,6 +198,7 @@ def usage_lines(groups: list[usage.UsageGroup], currency: str) -> list[LineSpec]
                 country=g.country,
                 network=g.network,
                 channel=g.channel,
+                messages=g.messages,
                 parts=g.parts,
                 raw_charge=g.charge,
                 usage_day=g.day,
