@@ -182,6 +182,7 @@ BILLING_TICK_SECONDS = int(os.environ.get("BILLING_TICK_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "platform-heartbeat": {"task": "msgplatform.core.tasks.heartbeat", "schedule": PERIODIC_TICK_SECONDS},
     "invoicing-billing-tick": {"task": "invoicing.tasks.billing_tick", "schedule": BILLING_TICK_SECONDS},
+    "invoicing-email-sweep": {"task": "invoicing.tasks.email_sweep", "schedule": 60},
 }
 
 # --- REST framework -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The invoicing plugin's tables."""
 
+from .documents import AutoReminder, EmailKind, EmailLog, EmailStatus, EmailTemplate, InvoiceDocument, Job, ReminderSlot
 from .invoice import (
     DueStatus,
     Invoice,
@@ -12,7 +13,6 @@ from .invoice import (
     PaymentStatus,
     PaymentType,
 )
-from .documents import AutoReminder, EmailKind, EmailLog, EmailStatus, EmailTemplate, InvoiceDocument, Job, ReminderSlot
 from .license import InvoicingLicense
 from .recurring import BillingRun, BillingSchedule, Interval, ScheduleStatus
 from .settings import BankDetails, InvoiceSequence, InvoicingSettings, TaxRate

@@ -63,6 +63,7 @@ class EmailLog(models.Model):
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     job = models.ForeignKey("invoicing.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -25,6 +25,12 @@ SETTINGS_FIELDS = {
     "anomaly_threshold_percent",
     "bill_delivered_only",
     "issue_zero_invoices",
+    "reminders_enabled",
+    "remind_days_before_due",
+    "remind_on_due_date",
+    "remind_every_days_overdue",
+    "remind_max",
+    "reminder_window_hours",
 }
 BANK_FIELDS = {"bank_name", "branch", "swift", "address", "account_holder", "account_number", "notes"}
 

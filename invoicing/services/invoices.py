@@ -504,7 +504,19 @@ def _approve_locked(invoice: Invoice, *, actor_id) -> Invoice:
                 actor_id=actor_id,
             )
     _event(invoice, "invoice.approved", actor_id, f"Invoice {invoice.number} approved, total {invoice.total}")
+    _after_approval(invoice, actor_id=actor_id)
     return invoice
+
+
+def _after_approval(invoice: Invoice, *, actor_id) -> None:
+    """Side effects, after commit: render the PDF in a worker; email it when the admin wants that."""
+    from .documents import schedule_pdf_render
+    from .emails import invoice_email_send
+
+    schedule_pdf_render(invoice.pk)
+    account = invoice.account
+    if settings_for(invoice.tenant).email_on_approval and (account.billing_email or account.email):
+        invoice_email_send(tenant=invoice.tenant, invoice_id=invoice.pk, actor_id=actor_id, trigger="approval")
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from msgplatform.core.events import event_record
 from ..models import Invoice, InvoiceStatus, Payment, PaymentType
 from ..money import credited_so_far
 from ..rules import payment_status_for
+from .documents import schedule_pdf_render
 from .invoices import invoice_lock, money_parse
 
 
@@ -118,6 +119,7 @@ def payment_record(
         message=f"Payment {amount} recorded on {invoice.number}; balance due {invoice.balance_due}",
         data={"payment_id": payment.pk, "credited": str(delta)},
     )
+    schedule_pdf_render(invoice.pk)
     return payment
 
 
@@ -155,4 +157,5 @@ def payment_reverse(*, tenant, payment_id, actor_id, reason: str) -> Payment:
         message=f"Payment {payment.amount} on {invoice.number} reversed: {reason}",
         data={"payment_id": payment.pk, "credited": str(delta)},
     )
+    schedule_pdf_render(invoice.pk)
     return payment

@@ -1,0 +1,305 @@
+"""Invoice and reminder emails: per-admin templates, the send log, delivery with retries.
+
+Mail never leaves inside a database transaction: services write an EmailLog row (queued) and hand its id to a
+Celery task after commit. Delivery claims the row with a conditional UPDATE (queued -> sending), so a duplicated
+task cannot send twice; a failure puts it back to queued with the error, and the task retries with backoff; after
+the last attempt the row is failed and an error event shows it in the Event Viewer.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings as django_settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.events import event_record
+
+from ..models import EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
+from ..money import money_format
+from ..rules import due_status
+from .configuration import settings_for
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+DEFAULT_TEMPLATES = {
+    EmailKind.INVOICE: (
+        "Invoice {invoice_number} from {business_name}",
+        "Hello {user_name},\n\nPlease find attached invoice {invoice_number} dated {invoice_date} for {total}, "
+        "due on {due_date}.\nBalance due: {balance_due}.\n\nThank you,\n{business_name}",
+    ),
+    EmailKind.REMINDER: (
+        "Payment reminder from {business_name}",
+        "Hello {user_name},\n\nThe following invoices are open:\n\n{invoices_table}\n\nTotal due: {total_due}.\n"
+        "The invoices are attached.\n\nThank you,\n{business_name}",
+    ),
+}
+PLACEHOLDERS = {
+    EmailKind.INVOICE: [
+        "business_name",
+        "user_name",
+        "invoice_number",
+        "invoice_date",
+        "due_date",
+        "total",
+        "balance_due",
+        "period",
+    ],
+    EmailKind.REMINDER: ["business_name", "user_name", "invoices_table", "total_due", "invoice_count"],
+}
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def template_validate(kind: str, subject: str, body: str) -> None:
+    allowed = set(PLACEHOLDERS[kind])
+    for text, field in ((subject, "subject"), (body, "body")):
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        except ValueError:
+            raise ValidationFailed("Unbalanced braces in the template.", field=field)
+        unknown = names - allowed
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown placeholder(s): {', '.join(sorted(unknown))}. Use: {', '.join(PLACEHOLDERS[kind])}.",
+                field=field,
+            )
+
+
+def template_for(tenant, kind: str) -> tuple[str, str]:
+    row = EmailTemplate.objects.filter(tenant=tenant, kind=kind).first()
+    return (row.subject, row.body) if row else DEFAULT_TEMPLATES[kind]
+
+
+@transaction.atomic
+def template_update(*, tenant, kind: str, subject: str, body: str, actor_id) -> EmailTemplate:
+    if kind not in EmailKind.values:
+        raise ValidationFailed("Unknown template.", field="kind")
+    if not subject.strip():
+        raise ValidationFailed("The subject cannot be empty.", field="subject")
+    template_validate(kind, subject, body)
+    row, _ = EmailTemplate.objects.update_or_create(
+        tenant=tenant, kind=kind, defaults={"subject": subject.strip(), "body": body}
+    )
+    event_record(
+        area="invoicing",
+        kind="template.updated",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="template",
+        subject_id=row.pk,
+        message=f"{row.get_kind_display()} email template saved",
+    )
+    return row
+
+
+def _render(text: str, values: dict) -> str:
+    return text.format_map(_Missing(values))
+
+
+def invoice_email_values(invoice: Invoice) -> dict:
+    fmt = lambda amount: money_format(amount, invoice.currency)  # noqa: E731
+    settings = settings_for(invoice.tenant)
+    return {
+        "business_name": settings.business_name or invoice.tenant.name,
+        "user_name": invoice.account.billing_name or invoice.account.name,
+        "invoice_number": invoice.number or f"draft #{invoice.pk}",
+        "invoice_date": f"{invoice.invoice_date:%Y-%m-%d}",
+        "due_date": f"{invoice.due_date:%Y-%m-%d}",
+        "total": fmt(invoice.total),
+        "balance_due": fmt(invoice.balance_due),
+        "period": (f"{invoice.period_start:%Y-%m-%d} to {invoice.period_end:%Y-%m-%d}" if invoice.period_start else ""),
+    }
+
+
+def reminder_email_values(tenant, account, invoices: list[Invoice], today) -> dict:
+    settings = settings_for(tenant)
+    rows = []
+    for inv in invoices:
+        due = due_status(inv, today)
+        late = f", overdue by {due.days_overdue} day(s)" if due.status == "overdue" else ""
+        rows.append(f"- {inv.number}: {money_format(inv.balance_due, inv.currency)} due {inv.due_date:%Y-%m-%d}{late}")
+    total = sum((inv.balance_due for inv in invoices), start=0)
+    return {
+        "business_name": settings.business_name or tenant.name,
+        "user_name": account.billing_name or account.name,
+        "invoices_table": "\n".join(rows),
+        "total_due": money_format(total, tenant.currency),
+        "invoice_count": str(len(invoices)),
+    }
+
+
+def template_preview(*, tenant, kind: str, subject: str | None = None, body: str | None = None) -> tuple[str, str]:
+    """The template filled with sample values (unsaved edits when given)."""
+    saved_subject, saved_body = template_for(tenant, kind)
+    subject, body = subject if subject is not None else saved_subject, body if body is not None else saved_body
+    template_validate(kind, subject, body)
+    sample = {
+        "business_name": settings_for(tenant).business_name or tenant.name,
+        "user_name": "Example Customer Ltd",
+        "invoice_number": "INV-2026-00042",
+        "invoice_date": "2026-03-01",
+        "due_date": "2026-03-16",
+        "total": money_format(1075, tenant.currency),
+        "balance_due": money_format(575, tenant.currency),
+        "period": "2026-02-01 to 2026-02-28",
+        "invoices_table": "- INV-2026-00042: 575.00 due 2026-03-16",
+        "total_due": money_format(575, tenant.currency),
+        "invoice_count": "1",
+    }
+    return _render(subject, sample), _render(body, sample)
+
+
+def recipient_of(account) -> str:
+    address = account.billing_email or account.email
+    if not address:
+        raise ValidationFailed(f"{account.name} has no billing email.", field="recipient", code="no_recipient")
+    return address
+
+
+def email_queue(
+    *,
+    tenant,
+    account,
+    kind: str,
+    invoices: Iterable[Invoice],
+    values: dict,
+    actor_id=None,
+    trigger: str = "manual",
+    job=None,
+) -> EmailLog:
+    """Write the log row (queued) and deliver it from a worker once the current transaction commits."""
+    subject_tpl, body_tpl = template_for(tenant, kind)
+    entry = EmailLog.objects.create(
+        tenant=tenant,
+        account=account,
+        kind=kind,
+        trigger=trigger,
+        recipient=recipient_of(account),
+        subject=_render(subject_tpl, values)[:300],
+        body=_render(body_tpl, values),
+        requested_by_id=actor_id,
+        job=job,
+    )
+    entry.invoices.set(list(invoices))
+    transaction.on_commit(lambda: _dispatch(entry.pk))
+    return entry
+
+
+def _dispatch(log_id: int) -> None:
+    from .. import tasks
+
+    tasks.deliver_email.delay(log_id)
+
+
+@transaction.atomic
+def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual") -> EmailLog:
+    invoice = Invoice.objects.select_related("account", "tenant").filter(tenant=tenant, pk=invoice_id).first()
+    if invoice is None:
+        from msgplatform.core.errors import NotFound
+
+        raise NotFound("No such invoice.")
+    if invoice.status != "approved":
+        raise ValidationFailed("Only approved invoices are emailed.", code="not_approved")
+    entry = email_queue(
+        tenant=tenant,
+        account=invoice.account,
+        kind=EmailKind.INVOICE,
+        invoices=[invoice],
+        values=invoice_email_values(invoice),
+        actor_id=actor_id,
+        trigger=trigger,
+    )
+    event_record(
+        area="invoicing",
+        kind="email.queued",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="invoice",
+        subject_id=invoice.pk,
+        message=f"Invoice email to {entry.recipient} queued",
+    )
+    return entry
+
+
+def email_deliver(*, log_id: int) -> str:
+    """Send one logged email: 'sent', 'retry' (failed, will be retried), 'failed' (gave up) or 'skipped'."""
+    claimed = EmailLog.objects.filter(pk=log_id, status=EmailStatus.QUEUED).update(
+        status=EmailStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=timezone.now()
+    )
+    if not claimed:
+        return "skipped"  # sent, being sent, or given up already
+    entry = EmailLog.objects.select_related("tenant", "account").get(pk=log_id)
+    try:
+        from .documents import invoice_pdf
+
+        message = EmailMessage(
+            subject=entry.subject, body=entry.body, to=[entry.recipient], from_email=django_settings.DEFAULT_FROM_EMAIL
+        )
+        for invoice in entry.invoices.order_by("id"):
+            name, content = invoice_pdf(tenant=entry.tenant, invoice_id=invoice.pk)
+            message.attach(name, content, "application/pdf")
+        get_connection(fail_silently=False).send_messages([message])
+    except Exception as exc:  # noqa: BLE001 - any delivery failure is logged and retried
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        final = entry.attempts >= MAX_ATTEMPTS
+        EmailLog.objects.filter(pk=log_id).update(
+            status=EmailStatus.FAILED if final else EmailStatus.QUEUED,
+            last_error=error,
+            next_attempt_at=None if final else timezone.now() + timedelta(seconds=email_retry_backoff(entry.attempts)),
+        )
+        if final:
+            event_record(
+                area="invoicing",
+                kind="email.failed",
+                tenant_id=entry.tenant_id,
+                level="error",
+                subject_type="email",
+                subject_id=entry.pk,
+                message=f"{entry.get_kind_display()} email to {entry.recipient} failed after "
+                f"{entry.attempts} attempts: {error}",
+            )
+            return "failed"
+        log.warning("email %s attempt %s failed: %s", log_id, entry.attempts, error)
+        return "retry"
+    EmailLog.objects.filter(pk=log_id).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
+    event_record(
+        area="invoicing",
+        kind="email.sent",
+        tenant_id=entry.tenant_id,
+        subject_type="email",
+        subject_id=entry.pk,
+        message=f"{entry.get_kind_display()} email to {entry.recipient} sent",
+    )
+    return "sent"
+
+
+def email_retry_backoff(attempts: int) -> int:
+    """Seconds before the next attempt: 30 s, 1 min, 2 min, 4 min..."""
+    return min(30 * 2 ** max(attempts - 1, 0), 3600)
+
+
+def email_due_for_retry(*, limit: int = 500) -> list[int]:
+    """Queued emails whose retry time has come (their task may have been lost with a worker or broker)."""
+    now = timezone.now()
+    stale_sending = now - timedelta(minutes=15)
+    # A row left "sending" by a killed worker goes back to queued (at-least-once; see docs/operations.md).
+    EmailLog.objects.filter(status=EmailStatus.SENDING, next_attempt_at__lt=stale_sending).update(
+        status=EmailStatus.QUEUED
+    )
+    return list(
+        EmailLog.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

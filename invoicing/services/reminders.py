@@ -1,0 +1,193 @@
+"""Payment reminders: the bulk reminder (one email per user listing all its open invoices) and automatic ones.
+
+Never twice within the window: a reminder goes out only from the transaction that claims the user's
+ReminderSlot (unique per user and kind) with a conditional UPDATE of `last_sent_at`; a second click, a second
+admin or a retried job finds the slot taken and skips that user. Automatic reminders are also idempotent per
+invoice per day (unique AutoReminder row).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from msgplatform.accounts.models import Account, Tenant
+from msgplatform.core.clock import tenant_today
+from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.events import event_record
+
+from ..models import AutoReminder, EmailKind, Invoice, InvoiceStatus, Job, ReminderSlot
+from .configuration import settings_for
+from .emails import email_queue, reminder_email_values
+
+BULK_KIND = "payment"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    account: Account
+    invoices: list[Invoice]
+    total_due: Decimal
+    has_email: bool
+
+
+def _open_invoices(tenant, *, overdue_only: bool, account_ids=None):
+    qs = Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.APPROVED, balance_due__gt=0).select_related(
+        "account"
+    )
+    if overdue_only:
+        qs = qs.filter(due_date__lt=tenant_today(tenant))
+    if account_ids:
+        qs = qs.filter(account_id__in=[int(a) for a in account_ids])
+    return qs.order_by("account__name", "account_id", "due_date", "id")
+
+
+def bulk_reminder_preview(*, tenant, overdue_only: bool = False, account_ids=None) -> list[Recipient]:
+    """Every selected user (default: all) with approved unpaid or partially paid invoices, and what it owes."""
+    grouped: OrderedDict[int, list[Invoice]] = OrderedDict()
+    for invoice in _open_invoices(tenant, overdue_only=overdue_only, account_ids=account_ids):
+        grouped.setdefault(invoice.account_id, []).append(invoice)
+    return [
+        Recipient(
+            account=invs[0].account,
+            invoices=invs,
+            total_due=sum((i.balance_due for i in invs), Decimal(0)),
+            has_email=bool(invs[0].account.billing_email or invs[0].account.email),
+        )
+        for invs in grouped.values()
+    ]
+
+
+def reminder_slot_claim(*, tenant, account_id: int, kind: str, window: datetime.timedelta) -> bool:
+    """True for exactly one caller per user, kind and window (the database decides, not the button)."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ReminderSlot.objects.create(tenant=tenant, account_id=account_id, kind=kind, last_sent_at=now)
+            return True
+    except IntegrityError:
+        pass
+    return bool(
+        ReminderSlot.objects.filter(account_id=account_id, kind=kind, last_sent_at__lte=now - window).update(
+            last_sent_at=now
+        )
+    )
+
+
+@transaction.atomic
+def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account_ids=None) -> Job:
+    recipients = bulk_reminder_preview(tenant=tenant, overdue_only=overdue_only, account_ids=account_ids)
+    if not recipients:
+        raise ValidationFailed("No selected user has unpaid or partially paid invoices.", code="no_recipients")
+    job = Job.objects.create(
+        tenant=tenant,
+        kind="bulk_reminder",
+        total=len(recipients),
+        created_by_id=actor_id,
+        params={"overdue_only": overdue_only, "account_ids": [r.account.id for r in recipients]},
+    )
+    event_record(
+        area="invoicing",
+        kind="reminder.bulk_started",
+        tenant_id=tenant.id,
+        actor_id=actor_id,
+        subject_type="job",
+        subject_id=job.id,
+        message=f"Bulk reminder to {len(recipients)} user(s) started",
+    )
+    from .jobs import job_dispatch
+
+    job_dispatch(job.id)
+    return job
+
+
+def bulk_reminder_run(job: Job) -> str:
+    """Run by a worker: one email per user (slot permitting), progress on the job row."""
+    tenant = job.tenant
+    window = datetime.timedelta(hours=settings_for(tenant).reminder_window_hours)
+    recipients = bulk_reminder_preview(
+        tenant=tenant, overdue_only=job.params.get("overdue_only", False), account_ids=job.params.get("account_ids")
+    )
+    sent = skipped = 0
+    today = tenant_today(tenant)
+    for recipient in recipients:
+        with transaction.atomic():
+            if not recipient.has_email:
+                skipped += 1
+            elif reminder_slot_claim(tenant=tenant, account_id=recipient.account.id, kind=BULK_KIND, window=window):
+                email_queue(
+                    tenant=tenant,
+                    account=recipient.account,
+                    kind=EmailKind.REMINDER,
+                    invoices=recipient.invoices,
+                    job=job,
+                    trigger="bulk",
+                    actor_id=job.created_by_id,
+                    values=reminder_email_values(tenant, recipient.account, recipient.invoices, today),
+                )
+                sent += 1
+            else:
+                skipped += 1
+            Job.objects.filter(pk=job.pk).update(done=F("done") + 1)
+    message = f"{sent} reminder(s) sent, {skipped} skipped (no email, or already reminded within the window)"
+    event_record(
+        area="invoicing",
+        kind="reminder.bulk_done",
+        tenant_id=tenant.id,
+        subject_type="job",
+        subject_id=job.id,
+        message=message,
+    )
+    return message
+
+
+def _auto_reason(invoice: Invoice, today: datetime.date, settings) -> str | None:
+    days_to_due = (invoice.due_date - today).days
+    if settings.remind_days_before_due and days_to_due == settings.remind_days_before_due:
+        return "before_due"
+    if settings.remind_on_due_date and days_to_due == 0:
+        return "due_today"
+    every = settings.remind_every_days_overdue
+    if every and days_to_due < 0 and (-days_to_due) % every == 0:
+        return "overdue"
+    return None
+
+
+def auto_reminders_run(*, tenant: Tenant, as_of: datetime.date | None = None) -> int:
+    """Apply the admin's reminder policy for one day; safe to run many times a day."""
+    settings = settings_for(tenant)
+    if not settings.reminders_enabled:
+        return 0
+    today = as_of or tenant_today(tenant)
+    queued = 0
+    for invoice in Invoice.objects.filter(
+        tenant=tenant, status=InvoiceStatus.APPROVED, balance_due__gt=0
+    ).select_related("account", "tenant"):
+        reason = _auto_reason(invoice, today, settings)
+        if reason is None or not (invoice.account.billing_email or invoice.account.email):
+            continue
+        if invoice.auto_reminders.count() >= settings.remind_max:
+            continue
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    AutoReminder.objects.create(invoice=invoice, day=today, reason=reason)
+            except IntegrityError:
+                continue  # already decided today
+            values = reminder_email_values(tenant, invoice.account, [invoice], today)
+            email_queue(
+                tenant=tenant,
+                account=invoice.account,
+                kind=EmailKind.REMINDER,
+                invoices=[invoice],
+                values=values,
+                trigger="automatic",
+            )
+            queued += 1
+    return queued
