@@ -9,6 +9,7 @@ from msgplatform.messaging.api import RecordsIngestView
 api_v1 = [
     path("records/", RecordsIngestView.as_view(), name="records-ingest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("invoicing.rest.urls")),
 ]
 
 urlpatterns = [
