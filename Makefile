@@ -30,8 +30,16 @@ run: install migrate demo
 	@echo "Open http://127.0.0.1:8000  (Ctrl-C stops everything)"
 	exec .venv/bin/honcho -f Procfile.embedded start
 
-run-distributed: install migrate
-	exec .venv/bin/honcho -f Procfile.distributed start
+# The distributed set-up on this machine: PostgreSQL + Redis (override the variables to point elsewhere).
+DIST_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/msgbilling} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1}
+run-distributed: install
+	@psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE msgbilling" 2>/dev/null || true
+	$(DIST_ENV) $(PY) manage.py migrate --noinput
+	$(DIST_ENV) $(PY) manage.py collectstatic --noinput -v 0
+	$(DIST_ENV) $(PY) manage.py demo_data
+	@$(PY) manage.py demo_data --logins-only
+	$(DIST_ENV) exec .venv/bin/honcho -f Procfile.distributed start
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
