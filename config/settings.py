@@ -168,7 +168,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
+    # Redis redelivers a task whose worker died (acks_late) after this many seconds.
+    else {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 )
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -214,6 +215,8 @@ INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(40 * 1024 * 1024)))
 # Invoicing plugin settings all start with INVOICING_ and are read lazily by invoicing/conf.py.
 INVOICING_TEST_CLOCK = env_bool("INVOICING_TEST_CLOCK", False)
+# First retry delay of a failed email; doubles each attempt (30 s, 1 min, 2 min...).
+INVOICING_EMAIL_BACKOFF_SECONDS = int(os.environ.get("INVOICING_EMAIL_BACKOFF_SECONDS", "30"))
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")  # "json" for one JSON object per line
 LOGGING = {

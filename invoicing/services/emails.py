@@ -286,8 +286,8 @@ def email_deliver(*, log_id: int) -> str:
 
 
 def email_retry_backoff(attempts: int) -> int:
-    """Seconds before the next attempt: 30 s, 1 min, 2 min, 4 min..."""
-    return min(30 * 2 ** max(attempts - 1, 0), 3600)
+    """Seconds before the next attempt: 30 s, 1 min, 2 min, 4 min... (base: INVOICING_EMAIL_BACKOFF_SECONDS)."""
+    return min(django_settings.INVOICING_EMAIL_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 3600)
 
 
 def email_due_for_retry(*, limit: int = 500) -> list[int]:
