@@ -127,8 +127,10 @@ class Invoice(models.Model):
             models.Index(fields=["tenant", "billing_method", "-invoice_date", "-id"], name="inv_tenant_method_date"),
             models.Index(fields=["tenant", "payment_status", "-invoice_date", "-id"], name="inv_tenant_pay_date"),
             models.Index(fields=["tenant", "account", "-invoice_date", "-id"], name="inv_tenant_account_date"),
+            # Owing invoices: the due-status filter (leading columns) and the dashboard's outstanding and overdue
+            # sums, answered from the index alone (balance_due).
             models.Index(
-                fields=["tenant", "due_date"],
+                fields=["tenant", "due_date", "balance_due"],
                 name="inv_tenant_open_due",
                 condition=Q(status="approved", balance_due__gt=0),
             ),
@@ -137,6 +139,27 @@ class Invoice(models.Model):
                 name="inv_account_period",
                 condition=Q(period_start__isnull=False) & ~Q(status="void"),
             ),
+            # Read side (invoicing/selectors, bench/search.py). Dashboard: counts per status, payment status and
+            # source, and the approved totals per invoice date, each from an index alone.
+            models.Index(fields=["tenant", "status", "payment_status", "source"], name="inv_tenant_counts"),
+            models.Index(
+                fields=["tenant", "invoice_date", "total"],
+                name="inv_tenant_approved_date",
+                condition=Q(status="approved"),
+            ),
+            # Search: payment-status filter of any tab (billing_method is read from the index), newest first.
+            models.Index(
+                fields=["tenant", "payment_status", "invoice_date", "id", "billing_method"],
+                name="inv_tenant_approved_pay",
+                condition=Q(status="approved"),
+            ),
+            # Search orderings other than the invoice date (scanned backwards for descending order).
+            models.Index(fields=["tenant", "due_date", "id"], name="inv_tenant_due"),
+            models.Index(fields=["tenant", "total", "id"], name="inv_tenant_total"),
+            models.Index(fields=["tenant", "balance_due", "id"], name="inv_tenant_balance"),
+            models.Index(fields=["tenant", "sequence_number", "id"], name="inv_tenant_number"),
+            # PostgreSQL also has inv_number_trgm, a trigram GIN index on UPPER(number) for the "contains" search,
+            # created only there by the search_indexes migration (SQLite has no such index type).
         ]
 
     def __str__(self) -> str:

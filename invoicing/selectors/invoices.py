@@ -1,0 +1,224 @@
+"""Reads of invoices and payments: the invoice search with its tabs and filters, one invoice, the payments list.
+
+Every query filters by the tenant first; another tenant's invoice is NotFound, never "forbidden".
+
+Tabs: *All* shows every invoice (drafts and void included); *Postpaid* and *Prepaid* are All restricted to one
+billing method (drafts and void included); *Drafts* shows only drafts. `include_void=False` hides void invoices in
+any tab. Payment status and due status belong to approved invoices only (rules.due_status): filtering on either
+leaves drafts and void invoices out, whatever their stored `payment_status`.
+
+Free text matches the invoice number or the user's name (case-insensitive contains). The names are matched first
+in the small accounts table and the invoices then by account id; the number side is left out when no invoice
+number of the tenant contains the text at all (on PostgreSQL a trigram index answers both quickly), so the usual
+search is a single indexed condition rather than an OR that no index serves.
+
+Pagination is OFFSET/LIMIT over an index-backed ordering with a unique tie-breaker (id): invoice date, due date,
+total, balance due and number each have an index starting with the tenant; the user-name ordering is not
+index-backed (it joins the accounts and sorts every match). The page's ids are found first in a subquery that
+PostgreSQL answers from the index alone
+(skipped rows never touch the table), then only the page's rows are read with their account. The page reads one
+row more than it shows to know whether there is a next page; the total is never counted exactly: `count` counts
+at most COUNT_CAP matching rows (a LIMITed subquery) and `count_capped` says there are more.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
+
+from msgplatform.accounts.models import Account
+from msgplatform.core.clock import tenant_today
+from msgplatform.core.errors import NotFound, ValidationFailed
+
+from ..models import DueStatus, Invoice, InvoiceStatus, Payment, PaymentStatus
+
+TABS = ("all", "postpaid", "prepaid", "drafts")
+COUNT_CAP = 10_000
+MAX_PAGE_SIZE = 200
+# Free text: up to this many matching account names are looked up first and matched by id (index-friendly);
+# beyond it the name is matched through the join.
+MAX_NAME_MATCHES = 500
+
+# ordering key -> model field; "-key" sorts descending. The id tie-breaker follows the direction.
+ORDERINGS = {
+    "invoice_date": "invoice_date",
+    "due_date": "due_date",
+    "total": "total",
+    "balance_due": "balance_due",
+    "number": "sequence_number",
+    "account": "account__name",
+}
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    tab: str = "all"
+    account_id: int | None = None
+    number: str = ""  # contains (so also prefix), case-insensitive
+    due_status: str = ""  # DueStatus value
+    payment_status: str = ""  # PaymentStatus value
+    date_from: datetime.date | None = None  # invoice date, inclusive
+    date_to: datetime.date | None = None  # invoice date, inclusive
+    q: str = ""  # invoice number or the user's name, case-insensitive contains
+    include_void: bool = True
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    items: list[Invoice]
+    page: int
+    page_size: int
+    has_next: bool
+    has_previous: bool
+    count: int  # matching invoices, at most COUNT_CAP
+    count_capped: bool  # True: there are more than COUNT_CAP
+
+    @property
+    def count_display(self) -> str:
+        return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
+
+
+def _filtered(*, tenant, filters: InvoiceFilters) -> QuerySet[Invoice]:
+    qs = Invoice.objects.filter(tenant=tenant)
+    f = filters
+    if f.tab not in TABS:
+        raise ValidationFailed(f"Tab must be one of {', '.join(TABS)}.", field="tab")
+    if f.tab in ("postpaid", "prepaid"):
+        qs = qs.filter(billing_method=f.tab)
+    elif f.tab == "drafts":
+        qs = qs.filter(status=InvoiceStatus.DRAFT)
+    if not f.include_void:
+        qs = qs.exclude(status=InvoiceStatus.VOID)
+    if f.account_id not in (None, ""):
+        try:
+            qs = qs.filter(account_id=int(f.account_id))
+        except (TypeError, ValueError):
+            raise ValidationFailed("No such user.", field="account_id")
+    if f.number.strip():
+        qs = qs.filter(number__icontains=f.number.strip())
+    if f.payment_status:
+        if f.payment_status not in PaymentStatus.values:
+            raise ValidationFailed(
+                f"Payment status must be one of {', '.join(PaymentStatus.values)}.", field="payment_status"
+            )
+        qs = qs.filter(status=InvoiceStatus.APPROVED, payment_status=f.payment_status)
+    if f.due_status:
+        if f.due_status not in DueStatus.values:
+            raise ValidationFailed(f"Due status must be one of {', '.join(DueStatus.values)}.", field="due_status")
+        today = tenant_today(tenant)
+        # The predicate of the partial index inv_tenant_open_due, then the due date against the tenant's today.
+        qs = qs.filter(status=InvoiceStatus.APPROVED, balance_due__gt=0)
+        lookup = {DueStatus.NOT_DUE: "due_date__gt", DueStatus.DUE_TODAY: "due_date", DueStatus.OVERDUE: "due_date__lt"}
+        qs = qs.filter(**{lookup[f.due_status]: today})
+    if f.date_from:
+        qs = qs.filter(invoice_date__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(invoice_date__lte=f.date_to)
+    text = f.q.strip()
+    if text:
+        qs = qs.filter(_text_condition(tenant=tenant, text=text))
+    return qs
+
+
+def _text_condition(*, tenant, text: str) -> Q:
+    """Invoice number or user name contains `text`, as the cheapest condition that selects the same invoices."""
+    by_number = Q(number__icontains=text)
+    names = list(
+        Account.objects.filter(tenant=tenant, name__icontains=text)
+        .order_by()
+        .values_list("id", flat=True)[: MAX_NAME_MATCHES + 1]
+    )
+    if not names:
+        return by_number
+    by_name = Q(account__name__icontains=text) if len(names) > MAX_NAME_MATCHES else Q(account_id__in=names)
+    if Invoice.objects.filter(tenant=tenant).filter(by_number).exists():
+        return by_number | by_name
+    return by_name
+
+
+def _order(ordering: str) -> list:
+    key = ordering.removeprefix("-")
+    if key not in ORDERINGS:
+        raise ValidationFailed(
+            f"Ordering must be one of {', '.join(ORDERINGS)}, optionally prefixed by '-'.", field="ordering"
+        )
+    descending = ordering.startswith("-")
+    field = F(ORDERINGS[key])
+    if key == "number":
+        # Drafts have no number yet and sort after the highest number (they take the next ones), explicitly so on
+        # every database; one ascending index then serves both directions.
+        main = field.desc(nulls_first=True) if descending else field.asc(nulls_last=True)
+    else:
+        main = field.desc() if descending else field.asc()
+    return [main, F("id").desc() if descending else F("id").asc()]
+
+
+def invoice_queryset(*, tenant, filters: InvoiceFilters, ordering: str = "-invoice_date") -> QuerySet[Invoice]:
+    """Every invoice matching `filters`, in `ordering`, with its account: for exports; pages use invoice_search."""
+    return _filtered(tenant=tenant, filters=filters).select_related("account").order_by(*_order(ordering))
+
+
+def invoice_search(
+    *, tenant, filters: InvoiceFilters, ordering: str = "-invoice_date", page: int = 1, page_size: int = 50
+) -> InvoicePage:
+    """One page of the tenant's invoices matching `filters`, in `ordering` ("-invoice_date", "total", ...)."""
+    try:
+        page, page_size = max(1, int(page)), int(page_size)
+    except (TypeError, ValueError):
+        raise ValidationFailed("Page and page size are whole numbers.", field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"Page size must be between 1 and {MAX_PAGE_SIZE}.", field="page_size")
+    qs = _filtered(tenant=tenant, filters=filters)
+    order = _order(ordering)
+    offset = (page - 1) * page_size
+    page_ids = qs.order_by(*order).values("id")[offset : offset + page_size + 1]
+    rows = list(Invoice.objects.filter(tenant=tenant, id__in=page_ids).select_related("account").order_by(*order))
+    has_next = len(rows) > page_size
+    items = rows[:page_size]
+    if not has_next and (items or page == 1):
+        count = offset + len(items)  # the last page: the count is known without counting
+    else:
+        count = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    return InvoicePage(
+        items=items,
+        page=page,
+        page_size=page_size,
+        has_next=has_next,
+        has_previous=page > 1,
+        count=min(count, COUNT_CAP),
+        count_capped=count > COUNT_CAP,
+    )
+
+
+def invoice_get(*, tenant, invoice_id) -> Invoice:
+    """The tenant's invoice with its account, or NotFound: another tenant's id looks like a missing one."""
+    try:
+        return Invoice.objects.select_related("account").get(tenant=tenant, pk=int(invoice_id))
+    except (Invoice.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such invoice.")
+
+
+def payments_list(
+    *,
+    tenant,
+    account_id: int | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    include_reversed: bool = True,
+) -> QuerySet[Payment]:
+    """The tenant's payments, newest first (payment date, then id), with their invoice and account."""
+    qs = Payment.objects.filter(tenant=tenant)
+    if account_id not in (None, ""):
+        try:
+            qs = qs.filter(account_id=int(account_id))
+        except (TypeError, ValueError):
+            raise ValidationFailed("No such user.", field="account_id")
+    if date_from:
+        qs = qs.filter(payment_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(payment_date__lte=date_to)
+    if not include_reversed:
+        qs = qs.filter(reversed_at__isnull=True)
+    return qs.select_related("invoice", "account").order_by("-payment_date", "-id")
