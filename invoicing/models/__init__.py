@@ -1,6 +1,7 @@
 """The invoicing plugin's tables."""
 
 from .documents import AutoReminder, EmailKind, EmailLog, EmailStatus, EmailTemplate, InvoiceDocument, Job, ReminderSlot
+from .idempotency import IdempotencyKey
 from .invoice import (
     DueStatus,
     Invoice,
@@ -16,6 +17,7 @@ from .invoice import (
 from .license import InvoicingLicense
 from .recurring import BillingRun, BillingSchedule, Interval, ScheduleStatus
 from .settings import BankDetails, InvoiceSequence, InvoicingSettings, TaxRate
+from .stats import InvoiceMonthTotal, InvoiceTally, PaymentMonthTotal
 
 __all__ = [
     "AutoReminder",
@@ -23,6 +25,7 @@ __all__ = [
     "EmailLog",
     "EmailStatus",
     "EmailTemplate",
+    "IdempotencyKey",
     "InvoiceDocument",
     "Job",
     "ReminderSlot",
@@ -34,6 +37,9 @@ __all__ = [
     "DueStatus",
     "Invoice",
     "InvoiceLine",
+    "InvoiceMonthTotal",
+    "InvoiceTally",
+    "PaymentMonthTotal",
     "InvoiceSequence",
     "InvoiceSource",
     "InvoiceStatus",

@@ -1,18 +1,15 @@
 """The invoicing dashboard's figures: counts, amounts owed and received, and a 12-month invoiced/received series.
 
-Four queries whatever the number of invoices, each answered from one index (see the Invoice indexes):
+Four small queries whatever the number of invoices:
 
-1. invoice counts by (status, payment status, source): a GROUP BY of at most 18 rows over inv_tenant_counts;
-2. owing invoices (approved, balance due > 0): conditional aggregates over the partial index inv_tenant_open_due;
-3. the total of approved invoices per invoice date over the 12 months, over inv_tenant_approved_date;
-4. payments not reversed: their count, and their sum per payment date within the 12 months (conditional sum).
+1. invoice counts by (status, payment status, source) from the maintained counters (models/stats.py);
+2. owing invoices (approved, balance due > 0): conditional aggregates over the partial index inv_tenant_open_due
+   (owing amounts depend on "today", so they are read, not counted);
+3. invoiced per month and 4. received per month (with payment counts) from the monthly counters.
 
-Per-day rows are folded into months here: grouping by the stored date is much cheaper than truncating every row's
-date to its month in SQL. Counts are COUNT(<not-null column>) so that PostgreSQL answers them from an index alone
-(Django's Count("*") takes no filter; COUNT(id) would need the table, the indexes do not hold the id).
-
-Void invoices count in no figure except `void`; reversed payments count in none. Amounts are quantised to the
-tenant currency's minor unit.
+The counters are written by the services in the same transaction as each change (services/stats.py) and checked
+against a direct aggregate by the tests. Void invoices count in no figure except `void`; reversed payments count
+in none. Amounts are quantised to the tenant currency's minor unit.
 """
 
 from __future__ import annotations
@@ -26,8 +23,17 @@ from django.db.models import Count, Q, Sum
 
 from msgplatform.core.clock import tenant_today
 
-from ..models import Invoice, InvoiceSource, InvoiceStatus, Payment, PaymentStatus
+from ..models import (
+    Invoice,
+    InvoiceMonthTotal,
+    InvoiceSource,
+    InvoiceStatus,
+    InvoiceTally,
+    PaymentMonthTotal,
+    PaymentStatus,
+)
 from ..money import ZERO, money_round
+from ..services.stats import MILLI
 
 SERIES_MONTHS = 12
 
@@ -77,11 +83,8 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
 
     # 1. Counts per (status, payment status, source).
     counts: dict[str, int] = defaultdict(int)
-    groups = (
-        Invoice.objects.filter(tenant=tenant)
-        .values_list("status", "payment_status", "source")
-        .annotate(n=Count("tenant"))
-        .order_by()
+    groups = InvoiceTally.objects.filter(tenant=tenant, count__gt=0).values_list(
+        "status", "payment_status", "source", "count"
     )
     for status, payment_status, source, n in groups:
         counts["invoices"] += n
@@ -99,32 +102,22 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
         overdue_count=Count("tenant", filter=overdue),
     )
 
-    # 3. Invoiced per day of the window (approved invoices only).
+    # 3. Invoiced per month of the window (approved invoices only).
     invoiced: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
-    days = (
-        Invoice.objects.filter(
-            tenant=tenant, status=InvoiceStatus.APPROVED, invoice_date__gte=first, invoice_date__lt=end
-        )
-        .values_list("invoice_date")
-        .annotate(total=Sum("total"))
-        .order_by()
-    )
-    for day, total in days:
-        invoiced[day.replace(day=1)] += total
+    for month, value in InvoiceMonthTotal.objects.filter(tenant=tenant, month__gte=first, month__lt=end).values_list(
+        "month", "invoiced_milli"
+    ):
+        invoiced[month] += Decimal(value) / MILLI
 
-    # 4. Payments not reversed: how many, and received per day of the window.
+    # 4. Payments not reversed: how many (all time), and received per month of the window.
     received: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
     payments = 0
-    days = (
-        Payment.objects.filter(tenant=tenant, reversed_at__isnull=True)
-        .values_list("payment_date")
-        .annotate(n=Count("tenant"), amount=Sum("amount", filter=Q(payment_date__gte=first, payment_date__lt=end)))
-        .order_by()
-    )
-    for day, n, amount in days:
+    for month, n, value in PaymentMonthTotal.objects.filter(tenant=tenant).values_list(
+        "month", "count", "amount_milli"
+    ):
         payments += n
-        if amount is not None:
-            received[day.replace(day=1)] += amount
+        if first <= month < end:
+            received[month] += Decimal(value) / MILLI
 
     def money(value) -> Decimal:
         return money_round(value if value is not None else ZERO, currency)

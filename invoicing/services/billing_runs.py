@@ -15,10 +15,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from msgplatform.accounts.models import Tenant
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import ValidationFailed
 
 from ..models import BillingRun, BillingSchedule, ScheduleStatus
+from .configuration import settings_for
 from .recurring import schedule_bill_due, schedule_is_due, schedule_record_failure
 
 log = logging.getLogger(__name__)
@@ -64,11 +66,27 @@ def billing_run_start(
 
 
 def billing_batch_run(*, run_id: int | None, schedule_ids: list[int], as_of: datetime.date | None) -> int:
-    """Bill every due period of these schedules; returns drafts created. Safe to run twice."""
+    """Bill every due period of these schedules; returns drafts created. Safe to run twice.
+
+    The admins of the batch and their invoicing settings are read once, at the start of the batch.
+    """
     created = errors = 0
+    tenant_of = dict(BillingSchedule.objects.filter(pk__in=schedule_ids).values_list("id", "tenant_id"))
+    tenants = Tenant.objects.in_bulk(set(tenant_of.values()))
+    settings: dict[int, object] = {}
     for schedule_id in schedule_ids:
         try:
-            created += len(schedule_bill_due(schedule_id=schedule_id, as_of=as_of))
+            tenant = tenants.get(tenant_of.get(schedule_id))
+            if tenant is not None and tenant.id not in settings:
+                settings[tenant.id] = settings_for(tenant)
+            created += len(
+                schedule_bill_due(
+                    schedule_id=schedule_id,
+                    as_of=as_of,
+                    tenant=tenant,
+                    settings=settings.get(tenant.id) if tenant is not None else None,
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - one schedule's failure must not stop the others
             log.exception("billing of schedule %s failed", schedule_id)
             errors += 1

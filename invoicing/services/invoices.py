@@ -25,6 +25,7 @@ from ..models import Invoice, InvoiceLine, InvoiceSource, InvoiceStatus, Invoice
 from ..money import ZERO, Totals, line_amount, quantum, totals_compute
 from .configuration import settings_for, taxes_applicable
 from .numbering import number_render, sequence_next
+from .stats import invoice_counted, state_of
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"}
 
@@ -140,9 +141,23 @@ def _event(invoice: Invoice, kind: str, actor_id, message: str, **data) -> None:
 
 
 def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int, str, Decimal]]) -> Totals:
+    """Set the invoice's totals from these lines and taxes, and write the lines and tax lines.
+
+    An invoice not saved yet is inserted here, with its totals, before its lines (it has none to replace); an
+    existing one loses its old lines and tax lines, and the caller saves its new totals.
+    """
     totals = totals_compute(line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=invoice.currency)
-    invoice.lines.all().delete()
-    invoice.taxes.all().delete()
+    invoice.subtotal = totals.subtotal
+    invoice.tax_total = totals.tax_total
+    invoice.total = totals.total
+    invoice.balance_due = totals.total - invoice.amount_paid
+    invoice.credit_base = totals.subtotal
+    invoice.usage_raw = sum((s.raw_charge for s in lines), ZERO)
+    if invoice.pk is None:
+        invoice.save()
+    else:
+        invoice.lines.all().delete()
+        invoice.taxes.all().delete()
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -155,7 +170,6 @@ def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int,
             country=s.country,
             network=s.network,
             channel=s.channel,
-            messages=s.messages,
             parts=s.parts,
             raw_charge=s.raw_charge,
             usage_day=s.usage_day,
@@ -166,12 +180,6 @@ def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int,
         InvoiceTax(invoice=invoice, tax_rate_id=t.tax_rate_id, name=t.name, rate=t.rate, amount=t.amount)
         for t in totals.taxes
     )
-    invoice.subtotal = totals.subtotal
-    invoice.tax_total = totals.tax_total
-    invoice.total = totals.total
-    invoice.balance_due = totals.total - invoice.amount_paid
-    invoice.credit_base = totals.subtotal
-    invoice.usage_raw = sum((s.raw_charge for s in lines), ZERO)
     return totals
 
 
@@ -298,6 +306,7 @@ def invoice_create_prepaid(
     )
     _write_lines(invoice, [line], taxes_applicable(tenant=tenant, account=account))
     invoice.save()
+    invoice_counted(tenant_id=tenant.id, before=None, after=state_of(invoice))
     return _finish_create(invoice, actor_id=actor_id, as_draft=as_draft, claim=claim)
 
 
@@ -403,6 +412,7 @@ def invoice_create_postpaid(
             code="negative_total",
         )
     invoice.save()
+    invoice_counted(tenant_id=tenant.id, before=None, after=state_of(invoice))
     return _finish_create(invoice, actor_id=actor_id, as_draft=as_draft, claim=claim)
 
 
@@ -474,6 +484,7 @@ def invoice_delete_draft(*, tenant, invoice_id, actor_id) -> None:
         f"Draft #{invoice.pk} of {invoice.account.name} deleted",
         total=str(invoice.total),
     )
+    invoice_counted(tenant_id=tenant.id, before=state_of(invoice), after=None)
     invoice.delete()
 
 
@@ -482,6 +493,7 @@ def invoice_delete_draft(*, tenant, invoice_id, actor_id) -> None:
 
 def _approve_locked(invoice: Invoice, *, actor_id) -> Invoice:
     """Approve a draft the caller holds locked: number from the locked counter, usage rounding, zero = paid."""
+    before = state_of(invoice)
     seq = sequence_next(tenant_id=invoice.tenant_id)
     invoice.sequence_number = seq
     invoice.number = number_render(settings_for(invoice.tenant).number_format, seq, invoice.invoice_date)
@@ -503,6 +515,7 @@ def _approve_locked(invoice: Invoice, *, actor_id) -> Invoice:
                 reference=f"invoice {invoice.number} rounding",
                 actor_id=actor_id,
             )
+    invoice_counted(tenant_id=invoice.tenant_id, before=before, after=state_of(invoice))
     _event(invoice, "invoice.approved", actor_id, f"Invoice {invoice.number} approved, total {invoice.total}")
     _after_approval(invoice, actor_id=actor_id)
     return invoice
@@ -562,6 +575,7 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
         raise Conflict(f"Invoice {invoice} is already void.", code="already_void")
     if invoice.payments.filter(reversed_at__isnull=True).exists():
         raise Conflict(f"Invoice {invoice} has payments; reverse them before voiding.", code="has_payments")
+    before = state_of(invoice)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason[:300]
@@ -577,5 +591,6 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
                 reference=f"invoice {invoice.number} voided",
                 actor_id=actor_id,
             )
+    invoice_counted(tenant_id=tenant.id, before=before, after=state_of(invoice))
     _event(invoice, "invoice.voided", actor_id, f"Invoice {invoice.number} voided: {reason}")
     return invoice

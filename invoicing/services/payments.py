@@ -23,12 +23,14 @@ from ..money import credited_so_far
 from ..rules import payment_status_for
 from .documents import schedule_pdf_render
 from .invoices import invoice_lock, money_parse
+from .stats import invoice_counted, payment_counted, state_of
 
 
 def _apply_paid(invoice: Invoice, new_paid, *, reference: str, kind: str, actor_id) -> object:
     """Move amount_paid to `new_paid`, re-derive statuses and credit the balance by the cumulative rule."""
     credited = credited_so_far(base=invoice.credit_base, paid=new_paid, total=invoice.total, currency=invoice.currency)
     delta = credited - invoice.credited
+    before = state_of(invoice)
     invoice.amount_paid = new_paid
     invoice.balance_due = invoice.total - new_paid
     invoice.payment_status = payment_status_for(total=invoice.total, amount_paid=new_paid)
@@ -36,6 +38,7 @@ def _apply_paid(invoice: Invoice, new_paid, *, reference: str, kind: str, actor_
     invoice.save(update_fields=["amount_paid", "balance_due", "payment_status", "credited", "updated_at"])
     if delta:
         balance_change(account=invoice.account, amount=delta, kind=kind, reference=reference, actor_id=actor_id)
+    invoice_counted(tenant_id=invoice.tenant_id, before=before, after=state_of(invoice))
     return delta
 
 
@@ -108,6 +111,7 @@ def payment_record(
         actor_id=actor_id,
     )
     Payment.objects.filter(pk=payment.pk).update(credit_delta=delta)
+    payment_counted(tenant_id=tenant.id, payment_date=payment_date, amount=amount, sign=1)
     payment.credit_delta = delta
     event_record(
         area="invoicing",
@@ -147,6 +151,7 @@ def payment_reverse(*, tenant, payment_id, actor_id, reason: str) -> Payment:
     payment.reversal_reason = reason[:300]
     payment.reversal_credit_delta = delta
     payment.save(update_fields=["reversed_at", "reversed_by", "reversal_reason", "reversal_credit_delta"])
+    payment_counted(tenant_id=tenant.id, payment_date=payment.payment_date, amount=payment.amount, sign=-1)
     event_record(
         area="invoicing",
         kind="payment.reversed",

@@ -2,7 +2,9 @@
 
 Exactly once by construction, not by hoping the scheduler runs once:
 - each period is generated in its own transaction holding the tenant's usage lock and the schedule row lock;
-  the draft, the claim of its usage and the move of the schedule's cursor (`covered_through`) commit together;
+  the draft, the claim of its usage and the move of the schedule's cursor (`covered_through`) commit together
+  (on PostgreSQL without waiting for the disk: a commit lost in a crash loses all three, and the next tick
+  generates the period again);
 - a partial unique index allows one non-void invoice per (schedule, period start);
 - one user's periods never overlap among non-void invoices (checked under the same lock).
 A second tick, a retry after a crash or a second worker finds the cursor moved and does nothing.
@@ -28,6 +30,7 @@ from ..models import BillingSchedule, Interval, Invoice, InvoiceSource, InvoiceS
 from ..money import ZERO, totals_compute
 from ..periods import DAY, Period, next_period
 from .configuration import settings_for, taxes_applicable
+from .stats import invoice_counted, state_of
 from .invoices import (
     Immutable,
     Preview,
@@ -126,9 +129,13 @@ def schedule_create(
     return schedule
 
 
-def schedule_lock(*, tenant, schedule_id) -> BillingSchedule:
+def schedule_lock(*, tenant, schedule_id, with_account: bool = False) -> BillingSchedule:
+    """The tenant's schedule, row-locked until the transaction ends (`with_account`: its account read along)."""
+    qs = BillingSchedule.objects.select_for_update()
+    if with_account:
+        qs = BillingSchedule.objects.select_for_update(of=("self",)).select_related("account")
     try:
-        return BillingSchedule.objects.select_for_update().get(tenant=tenant, pk=int(schedule_id))
+        return qs.get(tenant=tenant, pk=int(schedule_id))
     except (BillingSchedule.DoesNotExist, TypeError, ValueError):
         raise NotFound("No such schedule.")
 
@@ -194,27 +201,24 @@ def schedule_start(*, tenant, schedule_id, actor_id) -> BillingSchedule:
 # --- generation -----------------------------------------------------------------------------------------------
 
 
-def _anomaly(invoice: Invoice, threshold: Decimal) -> str:
-    previous = list(
-        Invoice.objects.filter(
-            tenant_id=invoice.tenant_id, account_id=invoice.account_id, source=InvoiceSource.RECURRING
-        )
-        .exclude(status=InvoiceStatus.VOID)
-        .exclude(pk=invoice.pk)
-        .order_by("-period_start")
-        .values_list("total", flat=True)[:TRAILING_CYCLES]
-    )
+def _anomaly(*, tenant_id: int, account_id: int, total: Decimal, threshold: Decimal, exclude_id=None) -> str:
+    """Why a recurring total of `total` is far from the account's last cycles (other than invoice `exclude_id`)."""
+    previous = Invoice.objects.filter(tenant_id=tenant_id, account_id=account_id, source=InvoiceSource.RECURRING)
+    previous = previous.exclude(status=InvoiceStatus.VOID)
+    if exclude_id is not None:
+        previous = previous.exclude(pk=exclude_id)
+    previous = list(previous.order_by("-period_start").values_list("total", flat=True)[:TRAILING_CYCLES])
     if not previous:
         return ""
     average = sum(previous, ZERO) / len(previous)
     if average <= 0:
         return ""
-    change = (invoice.total - average) / average * 100
+    change = (total - average) / average * 100
     if abs(change) <= threshold:
         return ""
     direction = "above" if change > 0 else "below"
     return (
-        f"Total {invoice.total} is {abs(change):.0f}% {direction} the average {average:.2f} of the last "
+        f"Total {total} is {abs(change):.0f}% {direction} the average {average:.2f} of the last "
         f"{len(previous)} cycle(s) (threshold {threshold}%)."
     )
 
@@ -246,26 +250,31 @@ def _resolve_manual_overlap(schedule: BillingSchedule, period: Period) -> Period
     )
 
 
-def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[str, Invoice | None]:
-    """Bill the schedule's next due period in one transaction: ('draft'|'skipped'|'covered'|'idle', invoice)."""
+def _generate_one(*, schedule_id: int, tenant, today: datetime.date, settings) -> tuple[str, Invoice | None, object]:
+    """Bill the schedule's next due period in one transaction: ('draft'|'skipped'|'covered'|'idle', invoice,
+    the schedule as committed).
+
+    The usage is read once: the draft is inserted with the totals of that summary, then claims exactly the
+    buckets summarised (the usage lock keeps them unchanged until the commit).
+    """
     with transaction.atomic():
-        usage.usage_lock(tenant_id=tenant.id)
-        schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id)
+        usage.usage_lock(tenant_id=tenant.id, synchronous_commit=False)
+        schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id, with_account=True)
+        schedule.tenant = tenant
         if schedule.status != ScheduleStatus.ACTIVE:
-            return "idle", None
+            return "idle", None, schedule
         period = next_period(schedule)
         if period is None:
             schedule.status = ScheduleStatus.COMPLETED
             schedule.save(update_fields=["status", "updated_at"])
             _schedule_event(schedule, "schedule.completed", None, "Schedule reached its end date")
-            return "idle", None
+            return "idle", None, schedule
         if period.invoice_date > today:
-            return "idle", None
+            return "idle", None, schedule
         billed = _resolve_manual_overlap(schedule, period)
         if billed is None:
-            return "covered", None
-        settings = settings_for(tenant)
-        groups = usage.usage_summarise(
+            return "covered", None, schedule
+        summary = usage.usage_summary(
             tenant_id=tenant.id,
             account_id=schedule.account_id,
             start=billed.start,
@@ -273,7 +282,7 @@ def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[st
             delivered_only=settings.bill_delivered_only,
             include_prior=True,
         )
-        lines = usage_lines(groups, tenant.currency)
+        lines = usage_lines(summary.groups, tenant.currency)
         taxes = taxes_applicable(tenant=tenant, account=schedule.account)
         total = totals_compute(
             line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=tenant.currency
@@ -281,19 +290,19 @@ def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[st
         advance = {"covered_through": period.end, "last_run_at": timezone.now(), "last_error": ""}
         if schedule.resumed_on and period.end >= schedule.resumed_on:
             advance["resumed_on"] = None
+        for key, value in advance.items():
+            setattr(schedule, key, value)
         if total < 0 or (not lines and not settings.issue_zero_invoices):
             reason = "no billable usage" if not lines else "usage nets to a credit, carried to the next period"
-            for key, value in advance.items():
-                setattr(schedule, key, value)
-            schedule.save()
+            schedule.save(update_fields=[*advance, "updated_at"])
             _schedule_event(
                 schedule,
                 "schedule.period_skipped",
                 None,
                 f"Period {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} skipped: {reason}",
             )
-            return "skipped", None
-        invoice = Invoice.objects.create(
+            return "skipped", None, schedule
+        invoice = Invoice(
             tenant=tenant,
             account=schedule.account,
             billing_method=BillingMethod.POSTPAID,
@@ -307,7 +316,14 @@ def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[st
             description=f"Messaging usage {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d}",
             terms=settings.default_terms,
             customer_notes=settings.default_notes,
+            anomaly_reason=_anomaly(
+                tenant_id=tenant.id,
+                account_id=schedule.account_id,
+                total=total,
+                threshold=settings.anomaly_threshold_percent,
+            ),
         )
+        _write_lines(invoice, lines, taxes)  # inserts the draft with its totals, then its lines
         claimed = usage.usage_claim(
             tenant_id=tenant.id,
             account_id=schedule.account_id,
@@ -316,13 +332,21 @@ def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[st
             claim_id=invoice.pk,
             delivered_only=settings.bill_delivered_only,
             include_prior=True,
+            summary=summary,
         )
-        _write_lines(invoice, usage_lines(claimed, tenant.currency), taxes)
-        invoice.anomaly_reason = _anomaly(invoice, settings.anomaly_threshold_percent)
-        invoice.save()
-        for key, value in advance.items():
-            setattr(schedule, key, value)
-        schedule.save()
+        if claimed != summary.groups:
+            # Not expected under the usage lock; if it happens, the draft bills what was claimed.
+            _write_lines(invoice, usage_lines(claimed, tenant.currency), taxes)
+            invoice.anomaly_reason = _anomaly(
+                tenant_id=tenant.id,
+                account_id=schedule.account_id,
+                total=invoice.total,
+                threshold=settings.anomaly_threshold_percent,
+                exclude_id=invoice.pk,
+            )
+            invoice.save()
+        schedule.save(update_fields=[*advance, "updated_at"])
+        invoice_counted(tenant_id=tenant.id, before=None, after=state_of(invoice))
         _event(
             invoice,
             "invoice.generated",
@@ -330,21 +354,38 @@ def _generate_one(*, schedule_id: int, tenant, today: datetime.date) -> tuple[st
             f"Draft for {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} generated, total {invoice.total}"
             + (" (flagged)" if invoice.anomaly_reason else ""),
         )
-        return "draft", invoice
+        return "draft", invoice, schedule
 
 
-def schedule_bill_due(*, schedule_id: int, as_of: datetime.date | None = None, max_periods: int = 400):
-    """Generate every due period of one schedule, oldest first (after downtime, each missed period in order)."""
-    schedule = BillingSchedule.objects.select_related("tenant").get(pk=schedule_id)
-    tenant = schedule.tenant
+def schedule_bill_due(
+    *,
+    schedule_id: int,
+    as_of: datetime.date | None = None,
+    max_periods: int = 400,
+    tenant=None,
+    settings=None,
+):
+    """Generate every due period of one schedule, oldest first (after downtime, each missed period in order).
+
+    `tenant` (the schedule's admin) and `settings` (its invoicing settings) save their reads when a batch bills
+    many schedules; otherwise they are read here, once for all the periods.
+    """
+    if tenant is None:
+        tenant = BillingSchedule.objects.select_related("tenant").get(pk=schedule_id).tenant
+    if settings is None:
+        settings = settings_for(tenant)
     today = as_of or tenant_today(tenant)
     drafts = []
     for _ in range(max_periods):
-        outcome, invoice = _generate_one(schedule_id=schedule_id, tenant=tenant, today=today)
+        outcome, invoice, schedule = _generate_one(
+            schedule_id=schedule_id, tenant=tenant, today=today, settings=settings
+        )
         if outcome == "idle":
             break
         if invoice is not None:
             drafts.append(invoice)
+        if not schedule_is_due(schedule, today):
+            break  # as committed, nothing more is due: another pass would only find that out under the locks
     return drafts
 
 
@@ -440,7 +481,13 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
     if totals.total < 0:
         raise ValidationFailed("The usage now nets to a credit; delete the draft instead.", code="negative_total")
     if invoice.source == InvoiceSource.RECURRING:
-        invoice.anomaly_reason = _anomaly(invoice, settings.anomaly_threshold_percent)
+        invoice.anomaly_reason = _anomaly(
+            tenant_id=invoice.tenant_id,
+            account_id=invoice.account_id,
+            total=invoice.total,
+            threshold=settings.anomaly_threshold_percent,
+            exclude_id=invoice.pk,
+        )
     invoice.save()
     _event(invoice, "invoice.regenerated", actor_id, f"Draft regenerated: total {before} -> {invoice.total}")
     return invoice

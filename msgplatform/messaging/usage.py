@@ -4,7 +4,8 @@ Invoicing never reads raw records to total a period: it reads and claims rollup 
 with an opaque claim id (the invoice id) in the caller's transaction; a release (void, deleted draft) puts them
 back as open usage, merging with any open bucket of the same key that appeared meanwhile.
 Callers take `usage_lock` first: it is the same per-tenant lock ingestion holds, so a claim sees a consistent
-set of buckets and cannot deadlock with a batch.
+set of buckets and cannot deadlock with a batch. Under that lock the open buckets of a range cannot change, so a
+caller that summarised a range can claim it without reading it again (`usage_summary` + `usage_claim(summary=)`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from .models import MICROS, MessageRecord, RecordCorrection, UsageKind, UsageRollup
 from .services.ingest import INGEST_LOCK_CLASS
@@ -39,11 +40,32 @@ class UsageGroup:
         return self.day is not None
 
 
-def usage_lock(*, tenant_id: int) -> None:
-    """Serialise with ingestion of this tenant for the rest of the transaction."""
+@dataclass(frozen=True)
+class UsageSummary:
+    """The grouped open usage of a range, the number of buckets it sums, and the range it was read for."""
+
+    groups: list[UsageGroup]
+    buckets: int
+    scope: tuple
+
+
+def usage_lock(*, tenant_id: int, synchronous_commit: bool = True) -> None:
+    """Serialise with ingestion of this tenant for the rest of the transaction.
+
+    `synchronous_commit=False` (PostgreSQL) also lets this transaction's commit return before its WAL reaches the
+    disk: for work that is redone when lost, such as a billing period whose draft, claim and cursor move commit
+    together. A crash can lose only the last such transactions, whole and in commit order; the next synchronous
+    commit of the connection (the billing run's progress row) makes every earlier one durable.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_CLASS, tenant_id])
+            if synchronous_commit:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_CLASS, tenant_id])
+            else:
+                cursor.execute(
+                    "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(%s, %s)",
+                    [INGEST_LOCK_CLASS, tenant_id],
+                )
 
 
 def _billable(
@@ -59,15 +81,19 @@ def _billable(
     return qs
 
 
-def _group(qs: QuerySet[UsageRollup], period_start: datetime.date | None) -> list[UsageGroup]:
-    """In-period usage grouped without the day; older usage and corrections grouped by day (prior-period lines)."""
+def _group(qs: QuerySet[UsageRollup], period_start: datetime.date | None) -> tuple[list[UsageGroup], int]:
+    """In-period usage grouped without the day; older usage and corrections grouped by day (prior-period lines).
+
+    Also returns the number of buckets read (empty groups included)."""
     rows = (
         qs.values("day", "country", "network", "channel", "unit_price_micros", "kind")
-        .annotate(m=Sum("messages"), p=Sum("parts"), c=Sum("charge_micros"))
+        .annotate(m=Sum("messages"), p=Sum("parts"), c=Sum("charge_micros"), n=Count("id"))
         .order_by()
     )
     merged: dict[tuple, list[int]] = {}
+    buckets = 0
     for row in rows:
+        buckets += row["n"]
         prior = row["kind"] == UsageKind.CORRECTION or (period_start is not None and row["day"] < period_start)
         key = (
             row["day"] if prior else None,
@@ -107,7 +133,32 @@ def _group(qs: QuerySet[UsageRollup], period_start: datetime.date | None) -> lis
             g.kind,
         )
     )
-    return groups
+    return groups, buckets
+
+
+def usage_summary(
+    *,
+    tenant_id: int,
+    account_id: int,
+    start: datetime.date,
+    end: datetime.date,
+    delivered_only: bool = False,
+    include_prior: bool = False,
+) -> UsageSummary:
+    """Unbilled billable usage of a postpaid account in [start, end] (and before start when include_prior)."""
+    qs = _billable(
+        tenant_id=tenant_id,
+        account_id=account_id,
+        start=None if include_prior else start,
+        end=end,
+        delivered_only=delivered_only,
+    )
+    groups, buckets = _group(qs, start)
+    return UsageSummary(
+        groups=groups,
+        buckets=buckets,
+        scope=(tenant_id, account_id, start, end, delivered_only, include_prior),
+    )
 
 
 def usage_summarise(
@@ -119,15 +170,15 @@ def usage_summarise(
     delivered_only: bool = False,
     include_prior: bool = False,
 ) -> list[UsageGroup]:
-    """Unbilled billable usage of a postpaid account in [start, end] (and before start when include_prior)."""
-    qs = _billable(
+    """The groups of `usage_summary`."""
+    return usage_summary(
         tenant_id=tenant_id,
         account_id=account_id,
-        start=None if include_prior else start,
+        start=start,
         end=end,
         delivered_only=delivered_only,
-    )
-    return _group(qs, start)
+        include_prior=include_prior,
+    ).groups
 
 
 def usage_claim(
@@ -139,8 +190,14 @@ def usage_claim(
     claim_id: int,
     delivered_only: bool = False,
     include_prior: bool = False,
+    summary: UsageSummary | None = None,
 ) -> list[UsageGroup]:
-    """Mark the unbilled usage of the range as billed by `claim_id`; returns what was claimed, grouped."""
+    """Mark the unbilled usage of the range as billed by `claim_id`; returns what was claimed, grouped.
+
+    `summary`: the `usage_summary` of the same range, read under the usage lock this transaction still holds.
+    The buckets it summed are the ones claimed, so its groups are returned without reading the claim back; the
+    claim is read back only when the number of buckets claimed differs (or the summary is of another range).
+    """
     qs = _billable(
         tenant_id=tenant_id,
         account_id=account_id,
@@ -148,8 +205,12 @@ def usage_claim(
         end=end,
         delivered_only=delivered_only,
     )
-    qs.update(billed_by=claim_id)
-    return _group(UsageRollup.objects.filter(tenant_id=tenant_id, account_id=account_id, billed_by=claim_id), start)
+    claimed = qs.update(billed_by=claim_id)
+    scope = (tenant_id, account_id, start, end, delivered_only, include_prior)
+    if summary is not None and summary.scope == scope and summary.buckets == claimed:
+        return summary.groups
+    claimed_qs = UsageRollup.objects.filter(tenant_id=tenant_id, account_id=account_id, billed_by=claim_id)
+    return _group(claimed_qs, start)[0]
 
 
 def usage_release(*, tenant_id: int, claim_id: int) -> int:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from invoicing.services.invoices import (
     invoice_void,
 )
 from invoicing.services.recurring import invoice_regenerate, schedule_create, schedule_start, schedule_stop
+from invoicing.services.stats import stats_rebuild, stats_snapshot
 from msgplatform.core.errors import DomainError
 from msgplatform.messaging.models import MICROS, MessageRecord, UsageRollup
 from msgplatform.messaging.services.ingest import records_ingest
@@ -184,6 +186,16 @@ class BillingMachine(RuleBasedStateMachine):
             )
             assert charged == billed + unbilled
         assert not UsageRollup.objects.filter(account=self.prepaid, billed_by__isnull=False).exists()
+
+    @invariant()
+    def dashboard_counters_equal_a_direct_aggregate(self):
+        if not hasattr(self, "tenant"):
+            return
+        kept = stats_snapshot(tenant=self.tenant)
+        with transaction.atomic():
+            stats_rebuild(tenant=self.tenant)
+            assert stats_snapshot(tenant=self.tenant) == kept
+            transaction.set_rollback(True)
 
     @invariant()
     def periods_never_overlap(self):

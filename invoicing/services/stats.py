@@ -1,0 +1,127 @@
+"""Keeping the dashboard's summary counters (models/stats.py) in step with invoices and payments.
+
+Called by the services at the end of each change, in the same transaction: counters are the last rows a
+transaction locks, after the invoice and the account, so the lock order stays the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count
+
+from ..models import Invoice, InvoiceMonthTotal, InvoiceStatus, InvoiceTally, Payment, PaymentMonthTotal
+
+MILLI = 1000
+
+
+def milli(amount: Decimal) -> int:
+    return int(Decimal(amount) * MILLI)
+
+
+def month_of(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _upsert_add(table: str, key: dict, add: dict) -> None:
+    columns = [*key, *add]
+    placeholders = ", ".join(["%s"] * len(columns))
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608 - constant names
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+            [*key.values(), *add.values()],
+        )
+
+
+def state_of(invoice: Invoice) -> tuple | None:
+    """What the counters know of an invoice: (status, payment_status, source, invoiced month, total)."""
+    return (invoice.status, invoice.payment_status, invoice.source, month_of(invoice.invoice_date), invoice.total)
+
+
+def invoice_counted(*, tenant_id: int, before: tuple | None, after: tuple | None) -> None:
+    """Move one invoice from its `before` state to its `after` state (None: absent) in the counters."""
+    if before == after:
+        return
+    for state, sign in ((before, -1), (after, 1)):
+        if state is None:
+            continue
+        status, payment_status, source, month, total = state
+        _upsert_add(
+            InvoiceTally._meta.db_table,
+            {"tenant_id": tenant_id, "status": status, "payment_status": payment_status, "source": source},
+            {"count": sign},
+        )
+        if status == InvoiceStatus.APPROVED and total:
+            _upsert_add(
+                InvoiceMonthTotal._meta.db_table,
+                {"tenant_id": tenant_id, "month": month},
+                {"invoiced_milli": sign * milli(total)},
+            )
+
+
+def payment_counted(*, tenant_id: int, payment_date: datetime.date, amount: Decimal, sign: int) -> None:
+    _upsert_add(
+        PaymentMonthTotal._meta.db_table,
+        {"tenant_id": tenant_id, "month": month_of(payment_date)},
+        {"count": sign, "amount_milli": sign * milli(amount)},
+    )
+
+
+@transaction.atomic
+def stats_rebuild(*, tenant) -> None:
+    """Recompute every counter of the tenant from its invoices and payments (repair, or after an import)."""
+    InvoiceTally.objects.filter(tenant=tenant).delete()
+    InvoiceMonthTotal.objects.filter(tenant=tenant).delete()
+    PaymentMonthTotal.objects.filter(tenant=tenant).delete()
+    InvoiceTally.objects.bulk_create(
+        InvoiceTally(tenant=tenant, **row)
+        for row in Invoice.objects.filter(tenant=tenant)
+        .values("status", "payment_status", "source")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    months: dict[datetime.date, int] = {}
+    for day, total in (
+        Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.APPROVED)
+        .values_list("invoice_date", "total")
+        .iterator(chunk_size=5000)
+    ):
+        months[month_of(day)] = months.get(month_of(day), 0) + milli(total)
+    InvoiceMonthTotal.objects.bulk_create(
+        InvoiceMonthTotal(tenant=tenant, month=m, invoiced_milli=v) for m, v in months.items()
+    )
+    received: dict[datetime.date, list[int]] = {}
+    for day, amount in (
+        Payment.objects.filter(tenant=tenant, reversed_at__isnull=True)
+        .values_list("payment_date", "amount")
+        .iterator(chunk_size=5000)
+    ):
+        acc = received.setdefault(month_of(day), [0, 0])
+        acc[0] += 1
+        acc[1] += milli(amount)
+    PaymentMonthTotal.objects.bulk_create(
+        PaymentMonthTotal(tenant=tenant, month=m, count=c, amount_milli=a) for m, (c, a) in received.items()
+    )
+
+
+def stats_snapshot(*, tenant) -> dict:
+    """The counters as plain data (tests compare it with a rebuild)."""
+    return {
+        "tally": sorted(
+            (t.status, t.payment_status, t.source, t.count)
+            for t in InvoiceTally.objects.filter(tenant=tenant)
+            if t.count
+        ),
+        "invoiced": sorted(
+            (m.month, m.invoiced_milli) for m in InvoiceMonthTotal.objects.filter(tenant=tenant) if m.invoiced_milli
+        ),
+        "received": sorted(
+            (p.month, p.count, p.amount_milli)
+            for p in PaymentMonthTotal.objects.filter(tenant=tenant)
+            if p.count or p.amount_milli
+        ),
+    }
