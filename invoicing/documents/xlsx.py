@@ -35,14 +35,16 @@ class Sheet:
     totals: bool = True  # a totals row summing the money columns
 
 
-def write_workbook(target: str | IO[bytes], *, sheets: Sequence[Sheet], currency_decimals: int,
-                   currency: str, on_row=None) -> int:
+def write_workbook(
+    target: str | IO[bytes], *, sheets: Sequence[Sheet], currency_decimals: int, currency: str, on_row=None
+) -> int:
     """Write the sheets; returns the number of data rows. `on_row(n)` is called every 1,000 rows (progress)."""
-    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "in_memory": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(
+        target, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     places = "0" if currency_decimals == 0 else "0." + "0" * currency_decimals
-    money = workbook.add_format({"num_format": f"#,##{places} \"{currency}\""})
-    bold_money = workbook.add_format({"num_format": f"#,##{places} \"{currency}\"", "bold": True})
+    money = workbook.add_format({"num_format": f'#,##{places} "{currency}"'})
+    bold_money = workbook.add_format({"num_format": f'#,##{places} "{currency}"', "bold": True})
     date = workbook.add_format({"num_format": "yyyy-mm-dd"})
     bold = workbook.add_format({"bold": True})
     written = 0
