@@ -16,7 +16,7 @@ def _prepare_filesystem_broker(sender, **kwargs):
     """The embedded filesystem transport needs its folders before the first message."""
     from pathlib import Path
 
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = sender.conf.broker_transport_options.get(key)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
