@@ -2,12 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from msgplatform.accounts import rest as accounts_rest
 from msgplatform.accounts.views import home
 from msgplatform.core.views import healthz
-from msgplatform.messaging.api import RecordsIngestView
+from msgplatform.messaging.api import RecordsView
 
 api_v1 = [
-    path("records/", RecordsIngestView.as_view(), name="records-ingest"),
+    path("records/", RecordsView.as_view(), name="records"),
+    path("users/", accounts_rest.UserListView.as_view(), name="users"),
+    path("users/<int:account_id>/", accounts_rest.UserDetailView.as_view(), name="user"),
+    path("users/<int:account_id>/balance/", accounts_rest.UserBalanceView.as_view(), name="user-balance"),
+    path("users/<int:account_id>/ledger/", accounts_rest.UserLedgerView.as_view(), name="user-ledger"),
+    path("tokens/", accounts_rest.TokenListView.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/", accounts_rest.TokenDetailView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("invoicing.rest.urls")),
 ]

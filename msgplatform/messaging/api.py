@@ -1,15 +1,23 @@
-"""REST entry point of ingestion: POST /api/v1/records/ with a JSON batch (a list, or {"records": [...]})."""
+"""REST entry points of messaging records: POST /api/v1/records/ ingests a JSON batch (a list, or {"records": [...]});
+GET /api/v1/records/ lists the admin's records, newest ingested first, with a cursor.
+
+Ingestion is never licence-gated (SPEC §3): unbilled usage waits for a later invoice.
+"""
 
 import orjson
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
+from rest_framework.mixins import ListModelMixin
+from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from msgplatform.accounts.permissions import Perm, StaffPermission
+from msgplatform.accounts.permissions import Perm
+from msgplatform.accounts.rest import ApiRateThrottle, StaffAPIView, method_perms, problems
 
+from .models import CHANNEL_CHOICES, STATUS_CHOICES, MessageRecord
 from .services.ingest import records_ingest
 
 
@@ -23,6 +31,12 @@ class FastJSONParser(BaseParser):
             return orjson.loads(stream.read())
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"Malformed JSON: {exc}")
+
+
+class IngestRateThrottle(ApiRateThrottle):
+    """Ingestion and listing of records have their own budget per token (rate `records`)."""
+
+    scope = "records"
 
 
 _record_error = inline_serializer(
@@ -49,22 +63,86 @@ _ingest_result = inline_serializer(
 )
 
 
-class RecordsIngestView(APIView):
+class RecordOut(serializers.ModelSerializer):
+    """One messaging record as stored: charge = unit_price x parts, 6 decimals, in the admin's base currency."""
+
+    user = serializers.IntegerField(source="account_id")
+
+    class Meta:
+        model = MessageRecord
+        fields = [
+            "id",
+            "message_id",
+            "user",
+            "submitted_at",
+            "day",
+            "destination",
+            "sender_id",
+            "country",
+            "mcc",
+            "mnc",
+            "network",
+            "channel",
+            "encoding",
+            "parts",
+            "status",
+            "unit_price",
+            "charge",
+            "rolled_back",
+            "billing_method",
+            "ingested_at",
+        ]
+        read_only_fields = fields
+
+
+class RecordFilter(filters.FilterSet):
+    user = filters.NumberFilter(field_name="account_id", min_value=1, max_value=2**63 - 1, help_text="User id")
+    date_from = filters.DateFilter(field_name="day", lookup_expr="gte", help_text="Local day (admin's time zone)")
+    date_to = filters.DateFilter(field_name="day", lookup_expr="lte", help_text="Local day, inclusive")
+    status = filters.ChoiceFilter(choices=STATUS_CHOICES)
+    channel = filters.ChoiceFilter(choices=CHANNEL_CHOICES)
+
+    class Meta:
+        model = MessageRecord
+        fields = ["user", "date_from", "date_to", "status", "channel"]
+
+
+class RecordCursor(CursorPagination):
+    """A cursor over the id: stable while records keep arriving, constant cost at any depth."""
+
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+
+class RecordsView(ListModelMixin, StaffAPIView):
     parser_classes = [FastJSONParser]
-    permission_classes = [StaffPermission]
-    required_perm = Perm.BILL
+    throttle_classes = [IngestRateThrottle]
+    required_perm = method_perms(get=Perm.VIEW, write=Perm.BILL)
+    serializer_class = RecordOut
+    pagination_class = RecordCursor
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = RecordFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request tenant
+            return MessageRecord.objects.none()
+        return MessageRecord.objects.filter(tenant=self.request.tenant)
+
+    @extend_schema(
+        operation_id="records_list",
+        summary="The admin's messaging records, newest ingested first (cursor pagination)",
+        responses={200: RecordOut, **problems(400, 404)},
+    )
+    def get(self, request):
+        return self.list(request)
 
     @extend_schema(
         operation_id="records_ingest",
         summary="Push a batch of messaging records (up to 10,000)",
         request={"application/json": {"type": "object", "properties": {"records": {"type": "array"}}}},
-        responses={
-            200: _ingest_result,
-            400: OpenApiResponse(description="Malformed body"),
-            401: OpenApiResponse(description="No or invalid credentials"),
-            403: OpenApiResponse(description="Role not allowed"),
-            413: OpenApiResponse(description="Batch over the limit, refused whole"),
-        },
+        responses={200: _ingest_result, **problems(400, 413)},
     )
     def post(self, request):
         body = request.data
