@@ -66,3 +66,15 @@ def email_sweep() -> int:
     for log_id in ids:
         deliver_email.delay(log_id)
     return len(ids)
+
+
+@shared_task(name="invoicing.tasks.housekeeping")
+def housekeeping() -> int:
+    """Periodic: forget idempotency keys older than their 24 h window."""
+    from django.utils import timezone
+
+    from .models.idempotency import IdempotencyKey
+    from .rest.idempotency import KEY_TTL
+
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - KEY_TTL).delete()
+    return deleted

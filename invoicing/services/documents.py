@@ -151,6 +151,9 @@ def invoice_pdf_render(*, invoice_id: int) -> InvoiceDocument | None:
     for _ in range(3):
         try:
             with transaction.atomic():
+                # The invoice row lock serialises version numbers between concurrent renderings (held briefly:
+                # the PDF is already built).
+                list(Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("pk", flat=True))
                 version = (InvoiceDocument.objects.filter(invoice=invoice).aggregate(v=Max("version"))["v"] or 0) + 1
                 return InvoiceDocument.objects.create(
                     tenant=invoice.tenant,
@@ -196,4 +199,5 @@ def schedule_pdf_render(invoice_id: int) -> None:
     """After the current transaction commits, render the new state's PDF in a worker."""
     from .. import tasks
 
-    transaction.on_commit(lambda: tasks.render_invoice_pdf.delay(invoice_id))
+    # robust: a failing dispatch (or an eager render) is logged and never undoes the committed payment or approval.
+    transaction.on_commit(lambda: tasks.render_invoice_pdf.delay(invoice_id), robust=True)

@@ -193,7 +193,7 @@ def email_queue(
         job=job,
     )
     entry.invoices.set(list(invoices))
-    transaction.on_commit(lambda: _dispatch(entry.pk))
+    transaction.on_commit(lambda: _dispatch(entry.pk), robust=True)
     return entry
 
 

@@ -140,11 +140,15 @@ def _event(invoice: Invoice, kind: str, actor_id, message: str, **data) -> None:
     )
 
 
-def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int, str, Decimal]]) -> Totals:
+def _write_lines(
+    invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int, str, Decimal]], *, rows: tuple | None = None
+) -> Totals:
     """Set the invoice's totals from these lines and taxes, and write the lines and tax lines.
 
     An invoice not saved yet is inserted here, with its totals, before its lines (it has none to replace); an
-    existing one loses its old lines and tax lines, and the caller saves its new totals.
+    existing one loses its old lines and tax lines, and the caller saves its new totals. `rows`: two lists that
+    collect the new lines and tax lines instead, for a caller that inserts the invoices first and then the rows
+    of many invoices at once.
     """
     totals = totals_compute(line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=invoice.currency)
     invoice.subtotal = totals.subtotal
@@ -153,12 +157,7 @@ def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int,
     invoice.balance_due = totals.total - invoice.amount_paid
     invoice.credit_base = totals.subtotal
     invoice.usage_raw = sum((s.raw_charge for s in lines), ZERO)
-    if invoice.pk is None:
-        invoice.save()
-    else:
-        invoice.lines.all().delete()
-        invoice.taxes.all().delete()
-    InvoiceLine.objects.bulk_create(
+    line_rows = [
         InvoiceLine(
             invoice=invoice,
             position=i,
@@ -175,11 +174,22 @@ def _write_lines(invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int,
             usage_day=s.usage_day,
         )
         for i, s in enumerate(lines, start=1)
-    )
-    InvoiceTax.objects.bulk_create(
+    ]
+    tax_rows = [
         InvoiceTax(invoice=invoice, tax_rate_id=t.tax_rate_id, name=t.name, rate=t.rate, amount=t.amount)
         for t in totals.taxes
-    )
+    ]
+    if rows is not None:
+        rows[0].extend(line_rows)
+        rows[1].extend(tax_rows)
+        return totals
+    if invoice.pk is None:
+        invoice.save()
+    else:
+        invoice.lines.all().delete()
+        invoice.taxes.all().delete()
+    InvoiceLine.objects.bulk_create(line_rows)
+    InvoiceTax.objects.bulk_create(tax_rows)
     return totals
 
 
@@ -543,20 +553,36 @@ def invoice_approve(*, tenant, invoice_id, actor_id) -> Invoice:
 def invoice_approve_bulk(*, tenant, invoice_ids, actor_id, confirm_flagged: bool = False) -> list[Invoice]:
     """Approve several drafts, each in its own transaction, in id order (numbers follow that order).
 
-    Drafts flagged as anomalies are approved only with `confirm_flagged`; otherwise nothing is approved.
+    Every id must be a draft of this admin, and drafts flagged as anomalies are approved only with
+    `confirm_flagged`; otherwise nothing is approved.
     """
-    flagged = list(
-        Invoice.objects.filter(tenant=tenant, pk__in=list(invoice_ids), status=InvoiceStatus.DRAFT)
-        .exclude(anomaly_reason="")
-        .values_list("pk", flat=True)
+    try:
+        ids = sorted({int(i) for i in invoice_ids})
+    except (TypeError, ValueError):
+        raise ValidationFailed("Invoice ids are integers.", field="invoice_ids")
+    if not ids:
+        raise ValidationFailed("Select at least one draft.", field="invoice_ids")
+    drafts = dict(
+        Invoice.objects.filter(tenant=tenant, pk__in=ids, status=InvoiceStatus.DRAFT).values_list(
+            "pk", "anomaly_reason"
+        )
     )
+    missing = [i for i in ids if i not in drafts]
+    if missing:
+        known = set(Invoice.objects.filter(tenant=tenant, pk__in=missing).values_list("pk", flat=True))
+        if set(missing) - known:
+            raise NotFound("No such invoice.", field="invoice_ids")
+        raise Conflict(
+            f"{len(missing)} selected invoice(s) are not drafts any more; nothing was approved.", code="not_draft"
+        )
+    flagged = [pk for pk, reason in drafts.items() if reason]
     if flagged and not confirm_flagged:
         raise Conflict(
             f"{len(flagged)} selected draft(s) are flagged as anomalies; confirm them explicitly to approve.",
             code="flagged_need_confirmation",
         )
     approved = []
-    for invoice_id in sorted({int(i) for i in invoice_ids}):
+    for invoice_id in ids:
         approved.append(invoice_approve(tenant=tenant, invoice_id=invoice_id, actor_id=actor_id))
     return approved
 

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def job_dispatch(job_id: int) -> None:
     from .. import tasks
 
-    transaction.on_commit(lambda: tasks.run_job.delay(job_id))
+    transaction.on_commit(lambda: tasks.run_job.delay(job_id), robust=True)
 
 
 def job_run(*, job_id: int) -> None:

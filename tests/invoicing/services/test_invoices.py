@@ -493,3 +493,24 @@ def test_postpaid_draft_lines_can_be_renamed_but_amounts_only_come_from_usage(ad
         invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None, recharge_amount="5")
 
     assert InvoiceLine.objects.get(invoice=draft, position=1).description == "UK traffic"
+
+
+def test_bulk_approval_refuses_the_whole_selection_when_one_is_not_a_draft(admin, user, other_admin):
+    drafts = [
+        invoice_create_prepaid(
+            tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1", as_draft=True
+        )
+        for _ in range(2)
+    ]
+    approved = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1")
+    foreign_user = AccountFactory(tenant=other_admin.tenant)
+    foreign = invoice_create_prepaid(
+        tenant=other_admin.tenant, account_id=foreign_user.id, actor_id=None, recharge_amount="1", as_draft=True
+    )
+
+    with pytest.raises(Conflict):
+        invoice_approve_bulk(tenant=admin.tenant, invoice_ids=[drafts[0].id, approved.id, drafts[1].id], actor_id=None)
+    with pytest.raises(NotFound):
+        invoice_approve_bulk(tenant=admin.tenant, invoice_ids=[drafts[0].id, foreign.id], actor_id=None)
+
+    assert Invoice.objects.filter(pk__in=[d.id for d in drafts], status="draft").count() == 2
