@@ -169,6 +169,7 @@ def _write_lines(
             country=s.country,
             network=s.network,
             channel=s.channel,
+            messages=s.messages,
             parts=s.parts,
             raw_charge=s.raw_charge,
             usage_day=s.usage_day,

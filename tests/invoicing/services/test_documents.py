@@ -152,6 +152,7 @@ def test_postpaid_pdf_has_a_usage_annex_that_ties_to_the_lines(branded, postpaid
     text = text_of(invoice_pdf(tenant=branded.tenant, invoice_id=postpaid_invoice.id)[1])
     assert "Usage annex" in text and "Billing period" in text and "2026-03-01 to 2026-03-15" in text
     assert postpaid_invoice.subtotal == Decimal("0.04")
+    assert sorted(postpaid_invoice.lines.values_list("country", "messages", "parts")) == [("GB", 1, 1), ("US", 2, 3)]
     assert "Annex total" in text and "$0.04" in text
 
 
