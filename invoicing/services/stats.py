@@ -43,23 +43,34 @@ def state_of(invoice: Invoice) -> tuple | None:
 
 
 def invoice_counted(*, tenant_id: int, before: tuple | None, after: tuple | None) -> None:
-    """Move one invoice from its `before` state to its `after` state (None: absent) in the counters."""
+    """Move one invoice from its `before` state to its `after` state (None: absent) in the counters.
+
+    Rows are updated in one fixed order (sorted keys), so two transactions moving invoices in opposite directions
+    (a payment and a reversal) cannot deadlock on the counter rows.
+    """
     if before == after:
         return
+    tally: dict[tuple, int] = {}
+    months: dict[datetime.date, int] = {}
     for state, sign in ((before, -1), (after, 1)):
         if state is None:
             continue
         status, payment_status, source, month, total = state
-        _upsert_add(
-            InvoiceTally._meta.db_table,
-            {"tenant_id": tenant_id, "status": status, "payment_status": payment_status, "source": source},
-            {"count": sign},
-        )
+        key = (status, payment_status, source)
+        tally[key] = tally.get(key, 0) + sign
         if status == InvoiceStatus.APPROVED and total:
+            months[month] = months.get(month, 0) + sign * milli(total)
+    for (status, payment_status, source), delta in sorted(tally.items()):
+        if delta:
             _upsert_add(
-                InvoiceMonthTotal._meta.db_table,
-                {"tenant_id": tenant_id, "month": month},
-                {"invoiced_milli": sign * milli(total)},
+                InvoiceTally._meta.db_table,
+                {"tenant_id": tenant_id, "status": status, "payment_status": payment_status, "source": source},
+                {"count": delta},
+            )
+    for month, delta in sorted(months.items()):
+        if delta:
+            _upsert_add(
+                InvoiceMonthTotal._meta.db_table, {"tenant_id": tenant_id, "month": month}, {"invoiced_milli": delta}
             )
 
 

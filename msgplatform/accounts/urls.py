@@ -30,4 +30,5 @@ urlpatterns = [
     path("users/<int:account_id>/edit/", views.account_edit_view, name="account-edit"),
     path("signup/<slug:slug>/", views.signup, name="signup"),
     path("me/", views.portal_home, name="portal-home"),
+    path("me/usage/", views.portal_usage, name="portal-usage"),
 ]

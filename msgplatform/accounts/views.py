@@ -1,11 +1,20 @@
-"""Pages of the host platform: staff manage their users, public signup, the user's own portal home."""
+"""Pages of the host platform: staff manage their users, public signup, the user's own portal (balance, ledger,
+usage). The user's invoices are the invoicing plugin's portal pages (/me/invoices/)."""
+
+import csv
+import datetime
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
+from msgplatform.messaging.models import MICROS, UsageRollup
 
 from . import selectors
 from .forms import AccountCreateForm, AccountForm, SignupForm
@@ -34,10 +43,45 @@ def _form_errors_from(form, error: DomainError) -> None:
 def account_list(request):
     search = request.GET.get("q", "").strip()
     method = request.GET.get("method", "")
-    page = Paginator(selectors.account_list(tenant=request.tenant, search=search, billing_method=method), 50).get_page(
-        request.GET.get("page")
-    )
+    accounts = selectors.account_list(tenant=request.tenant, search=search, billing_method=method)
+    if request.GET.get("format") == "csv":
+        return _accounts_csv(accounts)
+    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
     return render(request, "accounts/account_list.html", {"page": page, "q": search, "method": method})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet programs run cells starting with = + - @ as formulas.
+    return "'" + text if text[:1] in ("=", "+", "@") or (text[:1] == "-" and not _numeric(text)) else text
+
+
+def _numeric(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def _accounts_csv(accounts):
+    writer = csv.writer(_Echo())
+    fields = ["name", "account_type", "billing_method", "email", "billing_email", "tax_id", "apply_tax"]
+    fields += ["overdraft_limit", "balance"]
+
+    def lines():
+        yield writer.writerow(fields)
+        for account in accounts.iterator(chunk_size=1000):
+            yield writer.writerow([_cell(getattr(account, f)) for f in fields])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="users.csv"'
+    return response
 
 
 @staff_required(Perm.BILL)
@@ -73,9 +117,35 @@ def account_edit_view(request, account_id):
     return render(request, "accounts/account_form.html", {"form": form, "account": account})
 
 
+def _ledger_csv(account, rows):
+    writer = csv.writer(_Echo())
+    header = ["created_at", "kind", "reference", "amount", "balance_before", "balance_after", "by"]
+
+    def lines():
+        yield writer.writerow(header)
+        for t in rows.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    t.created_at.isoformat(),
+                    t.kind,
+                    _cell(t.reference),
+                    t.amount,
+                    t.balance_before,
+                    t.balance_after,
+                    t.actor.username if t.actor else "system",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ledger-{account.id}.csv"'
+    return response
+
+
 @staff_required(Perm.VIEW)
 def account_detail(request, account_id):
     account = selectors.account_get(tenant=request.tenant, account_id=account_id)
+    if request.GET.get("format") == "csv":
+        return _ledger_csv(account, selectors.ledger_for(tenant=request.tenant, account_id=account.id))
     ledger = Paginator(selectors.ledger_for(tenant=request.tenant, account_id=account.id), 50).get_page(
         request.GET.get("page")
     )
@@ -100,7 +170,44 @@ def signup(request, slug):
 @portal_required
 def portal_home(request):
     account = request.account
+    if request.GET.get("format") == "csv":
+        return _ledger_csv(account, selectors.ledger_for(tenant=request.tenant, account_id=account.id))
     ledger = Paginator(selectors.ledger_for(tenant=request.tenant, account_id=account.id), 50).get_page(
         request.GET.get("page")
     )
     return render(request, "accounts/portal_home.html", {"account": account, "ledger": ledger})
+
+
+def _month_start(value: str, today: datetime.date) -> datetime.date:
+    try:
+        return datetime.datetime.strptime(value, "%Y-%m").date()
+    except (TypeError, ValueError):
+        return today.replace(day=1)
+
+
+@portal_required
+def portal_usage(request):
+    """The user's messaging usage of a month (its own rollups): messages, parts and charges by country."""
+    today = tenant_today(request.tenant)
+    first = _month_start(request.GET.get("month", ""), today)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    rows = (
+        UsageRollup.objects.filter(tenant=request.tenant, account=request.account, day__gte=first, day__lt=following)
+        .values("country", "channel")
+        .annotate(messages=Sum("messages"), parts=Sum("parts"), charge_micros=Sum("charge_micros"))
+        .order_by("country", "channel")
+    )
+    usage = [{**row, "charge": Decimal(row["charge_micros"] or 0) / MICROS} for row in rows]
+    previous = (first - datetime.timedelta(days=1)).replace(day=1)
+    context = {
+        "account": request.account,
+        "usage": usage,
+        "month": first,
+        "previous": previous,
+        "next": following if following <= today else None,
+        # Not "messages": that name belongs to the messages framework in every template.
+        "total_messages": sum(r["messages"] or 0 for r in usage),
+        "total_parts": sum(r["parts"] or 0 for r in usage),
+        "total_charge": sum((r["charge"] for r in usage), Decimal(0)),
+    }
+    return render(request, "accounts/portal_usage.html", context)

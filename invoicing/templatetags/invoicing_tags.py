@@ -1,0 +1,69 @@
+"""Template helpers of the invoicing pages: money in the tenant's currency, due badges, role checks.
+
+Money on a page is formatted only by the `money` filter, which calls invoicing.money.money_format.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from msgplatform.accounts.permissions import Perm, staff_can
+
+from ..money import money_format
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency):
+    """`{{ invoice.total|money:invoice.currency }}`: the amount formatted for the currency (blank for None)."""
+    if amount is None or amount == "":
+        return ""
+    if not isinstance(amount, Decimal):
+        try:
+            amount = Decimal(str(amount))
+        except (InvalidOperation, ValueError):
+            return ""
+    return money_format(amount, currency or "USD")
+
+
+@register.simple_tag(takes_context=True)
+def staff_may(context, perm: str) -> bool:
+    """`{% staff_may "bill" as can_bill %}`: the logged-in staff role allows `perm` (view, bill, manage)."""
+    request = context.get("request")
+    return bool(request is not None and staff_can(request.user, Perm(perm)))
+
+
+@register.filter
+def days_plural(days) -> str:
+    return "day" if days == 1 else "days"
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ mapping|get_item:key }}` for dictionaries keyed by a variable."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def widget(field):
+    """Render a bound field's widget with Bootstrap's invalid state and its error/help text described by id."""
+    attrs = {}
+    base = field.field.widget.attrs.get("class", "")
+    if getattr(field.field.widget, "input_type", "") == "checkbox":
+        base = "form-check-input"
+    described = []
+    if field.errors:
+        base = f"{base} is-invalid".strip()
+        attrs["aria-invalid"] = "true"
+        described.append(f"{field.auto_id}-error")
+    if field.help_text:
+        described.append(f"{field.auto_id}-help")
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if base:
+        attrs["class"] = base
+    return field.as_widget(attrs=attrs)

@@ -1,0 +1,98 @@
+"""The Event Viewer (what happened, filterable, so an admin sees why an invoice did not go out) and the Outbox
+(every email the module sent or tried to send, with its attempts and last error)."""
+
+import datetime
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from msgplatform.accounts.permissions import Perm, staff_required
+
+from .common import csv_download, found
+from .forms import EventFilterForm, OutboxFilterForm
+from .queries import email_log_get, email_logs, event_areas, events
+
+
+def _local_bounds(tenant, date_from, date_to):
+    """A range of the admin's local days as aware datetimes (the stored times are UTC)."""
+    tz = tenant.tz
+    since = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=tz) if date_from else None
+    until = (
+        datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+        if date_to
+        else None
+    )
+    return since, until
+
+
+@staff_required(Perm.VIEW)
+def event_list(request):
+    tenant = request.tenant
+    form = EventFilterForm(request.GET, areas=event_areas(tenant=tenant))
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    since, until = _local_bounds(tenant, data.get("date_from"), data.get("date_to"))
+    qs = events(
+        tenant=tenant,
+        area=data.get("area", ""),
+        kind=data.get("kind", ""),
+        level=data.get("level", ""),
+        since=since,
+        until=until,
+    )
+    if request.GET.get("format") == "csv":
+        rows = (
+            [
+                e.created_at.astimezone(tenant.tz).isoformat(),
+                e.area,
+                e.kind,
+                e.level,
+                e.subject_type,
+                e.subject_id or "",
+                e.actor.username if e.actor else "system",
+                e.message,
+            ]
+            for e in qs.iterator(chunk_size=2000)
+        )
+        header = ["time", "area", "kind", "level", "subject_type", "subject_id", "actor", "message"]
+        return csv_download("events.csv", header, rows)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "invoicing/activity/events.html", {"form": form, "page": page})
+
+
+@staff_required(Perm.VIEW)
+def outbox(request):
+    tenant = request.tenant
+    form = OutboxFilterForm(request.GET)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    qs = email_logs(tenant=tenant, status=data.get("status", ""), kind=data.get("kind", ""), search=data.get("q", ""))
+    if request.GET.get("format") == "csv":
+        rows = (
+            [
+                m.created_at.astimezone(tenant.tz).isoformat(),
+                m.kind,
+                m.trigger,
+                m.recipient,
+                m.subject,
+                m.status,
+                m.attempts,
+                m.sent_at.astimezone(tenant.tz).isoformat() if m.sent_at else "",
+                m.last_error,
+            ]
+            for m in qs.iterator(chunk_size=2000)
+        )
+        header = ["created", "kind", "trigger", "recipient", "subject", "status", "attempts", "sent", "last_error"]
+        return csv_download("outbox.csv", header, rows)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "invoicing/activity/outbox.html", {"form": form, "page": page})
+
+
+@staff_required(Perm.VIEW)
+def outbox_detail(request, log_id):
+    entry = found(email_log_get, tenant=request.tenant, log_id=log_id)
+    return render(
+        request,
+        "invoicing/activity/outbox_detail.html",
+        {"entry": entry, "invoices": list(entry.invoices.order_by("id"))},
+    )

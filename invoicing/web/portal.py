@@ -1,0 +1,61 @@
+"""The users' own invoices (portal logins): approved invoices only, never drafts, always of request.account.
+
+Licence-gated like every invoicing URL: the user of an unlicensed admin gets the "not licensed" page.
+"""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from msgplatform.accounts.permissions import portal_required
+from msgplatform.core.clock import tenant_today
+
+from ..rules import due_status
+from ..services.documents import invoice_pdf
+from .common import attachment, found
+from .queries import portal_invoice_get, portal_invoices, portal_payments
+
+
+@portal_required
+def my_invoices(request):
+    today = tenant_today(request.tenant)
+    page = Paginator(portal_invoices(account=request.account), 25).get_page(request.GET.get("page"))
+    rows = [{"invoice": inv, "due": due_status(inv, today)} for inv in page]
+    return render(
+        request,
+        "invoicing/portal/invoices.html",
+        {"page": page, "rows": rows, "currency": request.tenant.currency, "account": request.account},
+    )
+
+
+@portal_required
+def my_invoice(request, invoice_id):
+    invoice = found(portal_invoice_get, account=request.account, invoice_id=invoice_id)
+    return render(
+        request,
+        "invoicing/portal/invoice.html",
+        {
+            "invoice": invoice,
+            "currency": invoice.currency,
+            "due": due_status(invoice, tenant_today(request.tenant)),
+            "lines": list(invoice.lines.all()),
+            "taxes": list(invoice.taxes.all()),
+            "payments": list(invoice.payments.filter(reversed_at__isnull=True).order_by("payment_date", "id")),
+        },
+    )
+
+
+@portal_required
+def my_invoice_pdf(request, invoice_id):
+    invoice = found(portal_invoice_get, account=request.account, invoice_id=invoice_id)
+    name, content = found(invoice_pdf, tenant=request.tenant, invoice_id=invoice.pk)
+    return attachment(name, content, "application/pdf")
+
+
+@portal_required
+def my_payments(request):
+    page = Paginator(portal_payments(account=request.account), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "invoicing/portal/payments.html",
+        {"page": page, "currency": request.tenant.currency, "account": request.account},
+    )

@@ -1,0 +1,186 @@
+"""Recurring invoices (postpaid only): the schedules, their form, start/stop, the next draft's preview, and
+"Run billing now" with the progress of its BillingRun."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from msgplatform.accounts.models import BillingMethod
+from msgplatform.accounts.permissions import Perm, staff_required
+from msgplatform.core.errors import DomainError
+
+from .. import tasks
+from ..models import BillingRun, BillingSchedule
+from ..periods import next_period
+from ..services.billing_runs import billing_run_start
+from ..services.recurring import schedule_create, schedule_dry_run, schedule_start, schedule_stop, schedule_update
+from .common import csv_download, form_error, found, is_htmx, staff_action
+from .forms import ScheduleForm
+from .queries import billing_run_get, invoiceable_accounts, recent_billing_runs, schedule_get, schedules
+
+
+def _row(schedule: BillingSchedule) -> dict:
+    started = schedule.covered_through >= schedule.start_date
+    return {
+        "schedule": schedule,
+        "next": next_period(schedule) if schedule.status != "completed" else None,
+        "billed_through": schedule.covered_through if started else None,
+    }
+
+
+@staff_required(Perm.VIEW)
+def schedule_list(request):
+    qs = schedules(tenant=request.tenant)
+    if request.GET.get("format") == "csv":
+        return _schedules_csv(qs)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "invoicing/recurring/list.html",
+        {
+            "page": page,
+            "rows": [_row(s) for s in page],
+            "runs": recent_billing_runs(tenant=request.tenant),
+        },
+    )
+
+
+def _schedules_csv(qs):
+    def rows():
+        for s in qs.iterator(chunk_size=500):
+            row = _row(s)
+            period = row["next"]
+            yield [
+                s.account.name,
+                s.interval if s.interval != "every_n_days" else f"every {s.every_n_days} days",
+                s.due_in_days,
+                s.start_date,
+                s.end_date or "never",
+                period.invoice_date if period else "",
+                f"{period.start} to {period.end}" if period else "",
+                row["billed_through"] or "",
+                s.status,
+                s.last_error,
+            ]
+
+    header = [
+        "user",
+        "interval",
+        "due_in_days",
+        "start_date",
+        "end_date",
+        "next_run",
+        "next_period",
+        "billed_through",
+        "status",
+        "last_error",
+    ]
+    return csv_download("recurring-invoices.csv", header, rows())
+
+
+@staff_required(Perm.BILL)
+@require_http_methods(["GET", "POST"])
+def schedule_create_view(request):
+    tenant = request.tenant
+    taken = schedules(tenant=tenant).values_list("account_id", flat=True)
+    choices = [("", "Choose a postpaid user")] + [
+        (a.id, a.name)
+        for a in invoiceable_accounts(tenant=tenant, billing_method=BillingMethod.POSTPAID).exclude(id__in=taken)
+    ]
+    initial = {"interval": "monthly", "due_in_days": 15, "never_expire": True, "active": True}
+    if request.GET.get("account"):
+        initial["account"] = request.GET["account"]
+    form = ScheduleForm(request.POST or None, account_choices=choices, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            schedule = schedule_create(
+                tenant=tenant,
+                account_id=form.cleaned_data["account"],
+                actor_id=request.user.id,
+                active=form.cleaned_data["active"],
+                **form.service_values(),
+            )
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Recurring invoice for {schedule.account.name} created.")
+            return redirect("invoicing:schedule-list")
+    return render(request, "invoicing/recurring/form.html", {"form": form, "creating": True})
+
+
+@staff_required(Perm.BILL)
+@require_http_methods(["GET", "POST"])
+def schedule_edit_view(request, schedule_id):
+    schedule = found(schedule_get, tenant=request.tenant, schedule_id=schedule_id)
+    initial = {
+        "interval": schedule.interval,
+        "every_n_days": schedule.every_n_days,
+        "due_in_days": schedule.due_in_days,
+        "start_date": schedule.start_date,
+        "end_date": schedule.end_date,
+        "never_expire": schedule.end_date is None,
+    }
+    form = ScheduleForm(request.POST or None, editing=True, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            schedule_update(
+                tenant=request.tenant, schedule_id=schedule.pk, actor_id=request.user.id, **form.service_values()
+            )
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Recurring invoice of {schedule.account.name} saved.")
+            return redirect("invoicing:schedule-list")
+    return render(request, "invoicing/recurring/form.html", {"form": form, "schedule": schedule})
+
+
+def _toggle(request, schedule_id, service, done: str):
+    try:
+        schedule = found(service, tenant=request.tenant, schedule_id=schedule_id, actor_id=request.user.id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done.format(name=schedule.account.name))
+    return redirect("invoicing:schedule-list")
+
+
+@staff_action(Perm.BILL)
+def schedule_start_view(request, schedule_id):
+    return _toggle(request, schedule_id, schedule_start, "Billing cycle of {name} started.")
+
+
+@staff_action(Perm.BILL)
+def schedule_stop_view(request, schedule_id):
+    return _toggle(request, schedule_id, schedule_stop, "Billing cycle of {name} stopped.")
+
+
+@staff_required(Perm.VIEW)
+def schedule_dry_run_view(request, schedule_id):
+    """The draft the schedule would generate next, computed without writing anything."""
+    schedule = found(schedule_get, tenant=request.tenant, schedule_id=schedule_id)
+    dry = found(schedule_dry_run, tenant=request.tenant, schedule_id=schedule.pk)
+    context = {"schedule": schedule, "dry": dry, "currency": request.tenant.currency}
+    template = "invoicing/recurring/_dry_run.html" if is_htmx(request) else "invoicing/recurring/dry_run.html"
+    return render(request, template, context)
+
+
+@staff_action(Perm.BILL)
+def billing_run_view(request):
+    """Run billing now for this admin: one BillingRun, its batches handed to the Celery workers."""
+    try:
+        run = billing_run_start(tenant=request.tenant, actor_id=request.user.id, dispatch=tasks._dispatch)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("invoicing:schedule-list")
+    return redirect("invoicing:billing-run", run_id=run.id)
+
+
+@staff_required(Perm.VIEW)
+def billing_run_detail(request, run_id):
+    run = found(billing_run_get, tenant=request.tenant, run_id=run_id)
+    finished = run.status in (BillingRun.Status.DONE, BillingRun.Status.FAILED)
+    percent = 100 if finished else (100 * run.schedules_done // run.schedules_total if run.schedules_total else 0)
+    context = {"run": run, "finished": finished, "percent": percent}
+    template = "invoicing/recurring/_run_progress.html" if is_htmx(request) else "invoicing/recurring/run.html"
+    return render(request, template, context)
