@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from msgplatform.core.errors import ValidationFailed
@@ -235,8 +235,13 @@ def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual")
 
 def email_deliver(*, log_id: int) -> str:
     """Send one logged email: 'sent', 'retry' (failed, will be retried), 'failed' (gave up) or 'skipped'."""
-    claimed = EmailLog.objects.filter(pk=log_id, status=EmailStatus.QUEUED).update(
-        status=EmailStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=timezone.now()
+    now = timezone.now()
+    # Only a row whose retry time has come: a duplicated task (the sweep and the task's own retry) must not spend
+    # an attempt before the backoff.
+    claimed = (
+        EmailLog.objects.filter(pk=log_id, status=EmailStatus.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(status=EmailStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=now)
     )
     if not claimed:
         return "skipped"  # sent, being sent, or given up already
