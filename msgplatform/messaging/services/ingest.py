@@ -1,15 +1,17 @@
 """The one ingestion service for messaging records (HTTP endpoint and file import both call it).
 
 A batch is validated record by record: bad records are reported (index, field, reason) and the good ones are
-stored. Within one transaction per batch it then
+stored. `_parse` is the rule; rows of the usual shape take a fast path that builds the same result (`_parse_batch`),
+anything else, and every error, goes through `_parse`. Within one transaction per batch it then
 
 1. takes the tenant's ingestion lock (a PostgreSQL advisory lock; SQLite's IMMEDIATE transactions already
    serialise writers), so the look-up of known message ids below cannot race another batch of the same tenant;
 2. splits records into new ones, exact re-sends (duplicates: counted, stored once) and changes of a known
    record's `status` or `rolled_back` (applied, see docs/architecture.md "Record changes");
-3. adds every record's contribution to its open usage bucket with one upsert per chunk of buckets (records of an
-   already billed bucket get correction buckets instead, never a change of the billed one);
-4. inserts the new records (COPY on PostgreSQL, executemany on SQLite) pointing at their buckets;
+3. adds every record's contribution to its open usage bucket with one upsert (on PostgreSQL one statement for the
+   batch, its buckets passed as one JSON array; on SQLite one per chunk of buckets); records of an already billed
+   bucket get correction buckets instead, never a change of the billed one;
+4. inserts the new records (binary COPY on PostgreSQL, executemany on SQLite) pointing at their buckets;
 5. debits each account once for the batch's net usage through the ledger service, accounts locked in id order.
 
 Either the whole batch's accepted part is stored, with its rollups and ledger rows, or nothing is.
@@ -22,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -103,6 +106,8 @@ class _Parsed:
     charge_micros: int
     rolled_back: bool
     billing_method: str
+    day_iso: str = ""
+    key: tuple | None = None  # its usage bucket key, set when a new record is counted
 
 
 def _text(row, name, max_len, required=True, default=""):
@@ -198,11 +203,12 @@ def _parse(row, accounts: dict[int, Account], tz) -> _Parsed:
     if given_charge is not None and given_charge != charge:
         raise _Bad("charge", f"must equal unit_price x parts ({charge})")
     unit_price_micros = int(unit_price * MICROS)
+    day = submitted_at.astimezone(tz).date()
     return _Parsed(
         message_id=message_id,
         account_id=account_id,
         submitted_at=submitted_at,
-        day=submitted_at.astimezone(tz).date(),
+        day=day,
         destination=destination,
         sender_id=_text(row, "sender_id", 32, required=False),
         country=country,
@@ -219,28 +225,181 @@ def _parse(row, accounts: dict[int, Account], tz) -> _Parsed:
         charge_micros=unit_price_micros * parts,
         rolled_back=_bool(row, "rolled_back"),
         billing_method=account.billing_method,
+        day_iso=str(day),
     )
+
+
+# The fast path of validation: exact spellings of the common values. Anything else (another spelling, another type,
+# a bad value) goes through `_parse`, which is the rule and the source of every error message.
+_FAST_CHANNEL = {None: "sms", "": "sms"} | {c: c for c in CHANNELS} | {c.upper(): c for c in CHANNELS}
+_FAST_ENCODING = {None: "gsm7", "": "gsm7"} | {e: e for e in ENCODINGS} | {e.upper(): e for e in ENCODINGS}
+_FAST_STATUS = {s: s for s in STATUSES} | {s.lower(): s for s in STATUSES}
+_FAST_PARTS = {str(n): n for n in range(1, MAX_PARTS + 1)}
+_FAST_BOOL = {None: False, "": False, "0": False, "false": False, "False": False, "FALSE": False, "no": False}
+_FAST_BOOL |= {"1": True, "true": True, "True": True, "TRUE": True, "yes": True}
+
+
+def _parse_batch(rows: list, accounts: dict[int, Account], tz, errors: list[RecordError]) -> list[tuple[int, _Parsed]]:
+    """`_parse` of every row, with the rows in the usual shape (exact strings, known spellings) taken on a fast path.
+
+    The fast path accepts a subset of what `_parse` accepts and builds the same `_Parsed`; a row it does not take
+    (or any exception in it) goes through `_parse`, so the outcome and the error reported are always `_parse`'s.
+    Values that repeat across a batch (user ids, prices, local days) are converted once per batch.
+    """
+    users: dict = {}  # raw user_id -> (account id, billing method)
+    numbers: dict = {}  # raw unit price or charge -> (6-decimal Decimal, micro-units)
+    days: dict = {}  # local date -> its ISO string
+    fromisoformat = datetime.datetime.fromisoformat
+    utc = _UTC
+
+    def number(row, name):
+        # `_decimal` reads a str, an int or a float through the text of the number: that text is the cache key.
+        raw = row.get(name)
+        kind = type(raw)
+        if kind is str:
+            key = raw
+        elif kind is float:
+            key = repr(raw)
+        elif kind is int:
+            key = str(raw)
+        else:
+            value = _decimal(row, name)  # raises _Bad for anything not a valid number
+            return value, int(value * MICROS)
+        entry = numbers.get(key)
+        if entry is None:
+            value = _decimal(row, name)
+            entry = numbers[key] = (value, int(value * MICROS))
+        return entry
+
+    def fast(row) -> _Parsed | None:
+        get = row.get
+        message_id = get("message_id")
+        if type(message_id) is not str or not 0 < len(message_id) <= 64:
+            return None
+        raw = get("user_id")
+        if type(raw) is not int and type(raw) is not str:
+            return None
+        user = users.get(raw)
+        if user is None:
+            account = accounts.get(int(raw))
+            if account is None:
+                return None
+            user = users[raw] = (account.id, account.billing_method)
+        raw = get("submitted_at")
+        if type(raw) is not str or not raw:
+            return None
+        submitted_at = fromisoformat(raw)
+        if submitted_at.tzinfo is None:
+            return None
+        submitted_at = submitted_at.astimezone(utc)
+        destination = get("destination")
+        if type(destination) is not str or not 0 < len(destination) <= 20:
+            return None
+        country = get("country")
+        if type(country) is not str or len(country) != 2:
+            return None
+        country = country.upper()
+        if len(country) != 2 or not country.isalpha():
+            return None
+        channel = _FAST_CHANNEL.get(get("channel"))
+        encoding = _FAST_ENCODING.get(get("encoding"))
+        status = _FAST_STATUS.get(get("status"))
+        if channel is None or encoding is None or status is None:
+            return None
+        parts = get("parts", 1)
+        if type(parts) is int:
+            if not 1 <= parts <= MAX_PARTS:
+                return None
+        else:
+            parts = _FAST_PARTS.get(parts)
+            if parts is None:
+                return None
+        unit_price, unit_price_micros = number(row, "unit_price")
+        charge = unit_price * parts
+        raw = get("charge")
+        if raw is not None and raw != "" and number(row, "charge")[0] != charge:
+            return None
+        # The optional texts: absent or null is "", anything but a short enough str goes the slow way.
+        sender_id = get("sender_id")
+        if sender_id is None:
+            sender_id = ""
+        mcc = get("mcc")
+        if mcc is None:
+            mcc = ""
+        mnc = get("mnc")
+        if mnc is None:
+            mnc = ""
+        network = get("network")
+        if network is None:
+            network = ""
+        if (
+            type(sender_id) is not str
+            or type(mcc) is not str
+            or type(mnc) is not str
+            or type(network) is not str
+            or len(sender_id) > 32
+            or len(mcc) > 3
+            or len(mnc) > 3
+            or len(network) > 100
+        ):
+            return None
+        rolled_back = get("rolled_back", False)
+        if rolled_back is not True and rolled_back is not False:
+            rolled_back = _FAST_BOOL.get(rolled_back) if rolled_back is None or type(rolled_back) is str else None
+            if rolled_back is None:
+                return None
+        day = submitted_at.astimezone(tz).date()
+        day_iso = days.get(day)
+        if day_iso is None:
+            day_iso = days[day] = str(day)
+        return _Parsed(
+            message_id,
+            user[0],
+            submitted_at,
+            day,
+            destination,
+            sender_id,
+            country,
+            mcc,
+            mnc,
+            network,
+            channel,
+            encoding,
+            parts,
+            status,
+            unit_price,
+            charge,
+            unit_price_micros,
+            unit_price_micros * parts,
+            rolled_back,
+            user[1],
+            day_iso,
+        )
+
+    parsed: list[tuple[int, _Parsed]] = []
+    for index, row in enumerate(rows):
+        p = None
+        if type(row) is dict:
+            try:
+                p = fast(row)
+            except (_Bad, TypeError, ValueError, ArithmeticError):
+                p = None
+        if p is None:
+            try:
+                p = _parse(row, accounts, tz)
+            except _Bad as bad:
+                message_id = row.get("message_id") if isinstance(row, dict) else None
+                errors.append(RecordError(index, bad.field, bad.reason, str(message_id) if message_id else None))
+                continue
+        parsed.append((index, p))
+    return parsed
 
 
 # A bucket key: (account_id, day iso, country, network, channel, unit_price_micros, delivered, billing_method, kind)
 BucketKey = tuple
 
 
-def _key(p, delivered: bool, kind: str = UsageKind.USAGE) -> BucketKey:
-    return (
-        p.account_id,
-        str(p.day),
-        p.country,
-        p.network,
-        p.channel,
-        p.unit_price_micros,
-        delivered,
-        p.billing_method,
-        kind,
-    )
-
-
-_IMMUTABLE = ("account_id", "parts", "unit_price", "submitted_at")
+_IMMUTABLE = ("account_id", "parts", "unit_price", "submitted_at")  # spelt out again in _apply's hot loop
 
 
 @dataclass(slots=True)
@@ -274,21 +433,18 @@ def records_ingest(
     tz = tenant.tz
 
     # Validation needs the accounts named by the batch (only this tenant's).
+    try:
+        raw_ids = {row.get("user_id") for row in rows if isinstance(row, dict)}
+    except TypeError:  # an unhashable user_id somewhere: convert them all
+        raw_ids = [row.get("user_id") for row in rows if isinstance(row, dict)]
     user_ids = set()
-    for row in rows:
-        if isinstance(row, dict):
-            try:
-                user_ids.add(int(row.get("user_id")))
-            except (TypeError, ValueError):
-                pass
-    accounts = {a.id: a for a in Account.objects.filter(tenant=tenant, id__in=user_ids).only("id", "billing_method")}
-    parsed: list[tuple[int, _Parsed]] = []
-    for index, row in enumerate(rows):
+    for raw in raw_ids:
         try:
-            parsed.append((index, _parse(row, accounts, tz)))
-        except _Bad as bad:
-            message_id = row.get("message_id") if isinstance(row, dict) else None
-            result.errors.append(RecordError(index, bad.field, bad.reason, str(message_id) if message_id else None))
+            user_ids.add(int(raw))
+        except (TypeError, ValueError):
+            pass
+    accounts = {a.id: a for a in Account.objects.filter(tenant=tenant, id__in=user_ids).only("id", "billing_method")}
+    parsed = _parse_batch(rows, accounts, tz, result.errors)
 
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -305,12 +461,38 @@ def records_ingest(
     return result
 
 
-def _load_known(tenant: Tenant, message_ids: list[str]) -> dict[str, _Known]:
-    known: dict[str, _Known] = {}
+def _bound_cursor(cursor):
+    """A psycopg cursor with server-side binding on the connection of Django's `cursor` (PostgreSQL only).
+
+    Django's cursors interpolate parameters on the client, which for arrays of thousands of values means quoting
+    each one into the SQL text; bound, they travel in binary.
+    """
+    import psycopg
+
+    return psycopg.Cursor(cursor.cursor.connection)
+
+
+def _known_rows(tenant: Tenant, message_ids: list[str]):
+    """The stored records among `message_ids`, as tuples in the order of `_load_known`'s fields."""
+    if connection.vendor == "postgresql":
+        # One statement, the ids passed as one JSON array (the ORM's IN list of 10,000 placeholders, or a text
+        # array, costs far more to build) and looked up one by one in the unique index.
+        with connection.cursor() as wrapper, _bound_cursor(wrapper) as cursor:
+            cursor.execute(
+                f"SELECT r.id, r.message_id, r.account_id, r.parts, r.unit_price, r.submitted_at, r.status, "  # noqa: S608
+                f"r.rolled_back, r.rollup_id, u.billed_by, r.day, r.country, r.network, r.channel, r.billing_method "
+                f"FROM jsonb_array_elements_text(%s::jsonb) AS ids(message_id) "
+                f"JOIN {MessageRecord._meta.db_table} r ON r.tenant_id = %s AND r.message_id = ids.message_id "
+                f"LEFT JOIN {UsageRollup._meta.db_table} u ON u.id = r.rollup_id",
+                [orjson.dumps(message_ids).decode(), tenant.id],
+                binary=True,
+            )
+            yield from cursor.fetchall()
+        return
     step = 5000
     for start in range(0, len(message_ids), step):
         chunk = message_ids[start : start + step]
-        qs = MessageRecord.objects.filter(tenant=tenant, message_id__in=chunk).values_list(
+        yield from MessageRecord.objects.filter(tenant=tenant, message_id__in=chunk).values_list(
             "id",
             "message_id",
             "account_id",
@@ -327,6 +509,13 @@ def _load_known(tenant: Tenant, message_ids: list[str]) -> dict[str, _Known]:
             "channel",
             "billing_method",
         )
+
+
+def _load_known(tenant: Tenant, message_ids: list[str]) -> dict[str, _Known]:
+    known: dict[str, _Known] = {}
+    micros: dict[Decimal, int] = {}  # unit price -> micro-units, and local day -> ISO string: few distinct values
+    days: dict[datetime.date, str] = {}
+    if message_ids:
         for (
             rid,
             mid,
@@ -343,22 +532,27 @@ def _load_known(tenant: Tenant, message_ids: list[str]) -> dict[str, _Known]:
             network,
             channel,
             method,
-        ) in qs:
-            up_micros = int(unit_price * MICROS)
+        ) in _known_rows(tenant, message_ids):
+            up_micros = micros.get(unit_price)
+            if up_micros is None:
+                up_micros = micros[unit_price] = int(unit_price * MICROS)
+            day_iso = days.get(day)
+            if day_iso is None:
+                day_iso = days[day] = str(day)
             known[mid] = _Known(
-                id=rid,
-                message_id=mid,
-                account_id=account_id,
-                parts=parts,
-                unit_price=unit_price,
-                submitted_at=submitted_at,
-                status=status,
-                rolled_back=rolled_back,
-                rollup_id=rollup_id,
-                billed=billed_by is not None,
-                charge_micros=up_micros * parts,
+                rid,
+                mid,
+                account_id,
+                parts,
+                unit_price,
+                submitted_at,
+                status,
+                rolled_back,
+                rollup_id,
+                billed_by is not None,
+                up_micros * parts,
                 # the billing method is the one at ingestion, kept for every later bucket of this record
-                key_usage=(account_id, str(day), country, network, channel, up_micros, method),
+                (account_id, day_iso, country, network, channel, up_micros, method),
             )
     return known
 
@@ -395,8 +589,13 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
         if old is None:
             fresh[p.message_id] = p
             continue
-        changed = [f for f in _IMMUTABLE if getattr(old, f) != getattr(p, f)]
-        if changed:
+        if (
+            old.account_id != p.account_id
+            or old.parts != p.parts
+            or old.unit_price != p.unit_price
+            or old.submitted_at != p.submitted_at
+        ):  # the _IMMUTABLE fields, spelt out: this runs for every known record of the batch
+            changed = [f for f in _IMMUTABLE if getattr(old, f) != getattr(p, f)]
             result.errors.append(
                 RecordError(
                     index,
@@ -444,9 +643,25 @@ def _apply(tenant: Tenant, batch: IngestBatch, parsed: list[tuple[int, _Parsed]]
         old.dirty = True
         result.updated += 1
 
+    usage = UsageKind.USAGE
     for p in fresh.values():
         if not p.rolled_back:
-            contribute(_key(p, p.status == DELIVERED_STATUS), 1, p.parts, p.charge_micros)
+            # its BucketKey (delivered or not, usage), kept for the insert that points the record at its bucket
+            p.key = key = (
+                p.account_id,
+                p.day_iso,
+                p.country,
+                p.network,
+                p.channel,
+                p.unit_price_micros,
+                p.status == DELIVERED_STATUS,
+                p.billing_method,
+                usage,
+            )
+            d = deltas[key]
+            d[0] += 1
+            d[1] += p.parts
+            d[2] += p.charge_micros
             balance_micros[p.account_id] -= p.charge_micros
     result.created = len(fresh)
 
@@ -513,14 +728,60 @@ _BUCKET_KEY_COLUMNS = (
 )
 
 
+# PostgreSQL types of the bucket columns after tenant_id: the one-statement upsert reads them from a JSON array.
+_BUCKET_JSON_TYPES = (
+    "bigint",
+    "date",
+    "text",
+    "text",
+    "text",
+    "bigint",
+    "boolean",
+    "text",
+    "text",
+    "bigint",
+    "bigint",
+    "bigint",
+)
+
+
 def _buckets_upsert(tenant_id: int, deltas: dict[BucketKey, list[int]]) -> dict[BucketKey, int]:
-    """Add each delta to its open bucket (creating it), returning bucket ids by key. One statement per chunk."""
+    """Add each delta to its open bucket (creating it), returning bucket ids by key.
+
+    One statement on PostgreSQL, the buckets passed as one JSON array of rows (much cheaper to build and to read
+    than a dozen typed arrays or thousands of placeholders); one per chunk of 400 buckets on SQLite.
+    """
     table = UsageRollup._meta.db_table
     key_list = ", ".join(_BUCKET_KEY_COLUMNS)
     ids: dict[BucketKey, int] = {}
     items = list(deltas.items())
+    if not items:
+        return ids
+    upsert = (
+        f"ON CONFLICT ({key_list}) WHERE billed_by IS NULL DO UPDATE SET "
+        f"messages = {table}.messages + excluded.messages, parts = {table}.parts + excluded.parts, "
+        f"charge_micros = {table}.charge_micros + excluded.charge_micros "
+        f"RETURNING id, {key_list}"
+    )
     chunk = 400
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(f"(e->>{i})::{t}" for i, t in enumerate(_BUCKET_JSON_TYPES))
+            with _bound_cursor(cursor) as bound:
+                bound.execute(
+                    f"INSERT INTO {table} ({', '.join(_BUCKET_COLUMNS)}) "  # noqa: S608 - constant names
+                    f"SELECT %s, {values} FROM jsonb_array_elements(%s::jsonb) AS e " + upsert,
+                    [tenant_id, orjson.dumps([(*key, *delta) for key, delta in items]).decode()],
+                    binary=True,
+                )
+                returned = bound.fetchall()
+            days: dict[datetime.date, str] = {}
+            for rid, account_id, day, country, network, channel, up, delivered, method, kind in returned:
+                day_iso = days.get(day)
+                if day_iso is None:
+                    day_iso = days[day] = str(day)
+                ids[(account_id, day_iso, country, network, channel, up, delivered, method, kind)] = rid
+            return ids
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
             values = ", ".join(["(" + ", ".join(["%s"] * len(_BUCKET_COLUMNS)) + ")"] * len(part))
@@ -528,11 +789,7 @@ def _buckets_upsert(tenant_id: int, deltas: dict[BucketKey, list[int]]) -> dict[
             for key, (messages, parts, micros) in part:
                 params.extend((tenant_id, *key, messages, parts, micros))
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(_BUCKET_COLUMNS)}) VALUES {values} "  # noqa: S608 - constant names
-                f"ON CONFLICT ({key_list}) WHERE billed_by IS NULL DO UPDATE SET "
-                f"messages = {table}.messages + excluded.messages, parts = {table}.parts + excluded.parts, "
-                f"charge_micros = {table}.charge_micros + excluded.charge_micros "
-                f"RETURNING id, {key_list}",
+                f"INSERT INTO {table} ({', '.join(_BUCKET_COLUMNS)}) VALUES {values} " + upsert,  # noqa: S608
                 params,
             )
             for row in cursor.fetchall():
@@ -568,20 +825,64 @@ _RECORD_COLUMNS = (
 )
 
 
+def _record_types() -> list[str]:
+    """PostgreSQL type names of `_RECORD_COLUMNS`, from the model (a binary COPY needs the exact types)."""
+    fields = {f.column: f for f in MessageRecord._meta.concrete_fields}
+    return [fields[column].db_type(connection).split("(")[0] for column in _RECORD_COLUMNS]
+
+
 def _records_insert(tenant_id: int, batch_id: int, records, bucket_ids: dict[BucketKey, int]) -> None:
+    """Insert the new records, each pointing at the bucket it was counted in (`_Parsed.key`, set by `_apply`)."""
+    records = list(records)
+    if not records:
+        return
     now = timezone.now()
     table = MessageRecord._meta.db_table
-    sqlite = connection.vendor == "sqlite"
-    rows = []
-    for p in records:
-        rollup_id = None if p.rolled_back else bucket_ids[_key(p, p.status == DELIVERED_STATUS)]
-        rows.append(
+    columns = ", ".join(_RECORD_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY is the fastest way in (binary: no text to format here or to parse there); the unique index still
+            # refuses a duplicate id (the lock makes that moot).
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_record_types())
+                write_row = copy.write_row
+                for p in records:
+                    write_row(
+                        (
+                            tenant_id,
+                            p.account_id,
+                            p.message_id,
+                            p.submitted_at,
+                            p.day,
+                            p.destination,
+                            p.sender_id,
+                            p.country,
+                            p.mcc,
+                            p.mnc,
+                            p.network,
+                            p.channel,
+                            p.encoding,
+                            p.parts,
+                            p.status,
+                            p.unit_price,
+                            p.charge,
+                            p.rolled_back,
+                            p.billing_method,
+                            None if p.rolled_back else bucket_ids[p.key],
+                            batch_id,
+                            now,
+                            now,
+                        )
+                    )
+            return
+        now_iso = now.isoformat()
+        rows = [
             (
                 tenant_id,
                 p.account_id,
                 p.message_id,
-                p.submitted_at.isoformat() if sqlite else p.submitted_at,
-                str(p.day) if sqlite else p.day,
+                p.submitted_at.isoformat(),
+                p.day_iso,
                 p.destination,
                 p.sender_id,
                 p.country,
@@ -592,41 +893,54 @@ def _records_insert(tenant_id: int, batch_id: int, records, bucket_ids: dict[Buc
                 p.encoding,
                 p.parts,
                 p.status,
-                str(p.unit_price) if sqlite else p.unit_price,
-                str(p.charge) if sqlite else p.charge,
+                str(p.unit_price),
+                str(p.charge),
                 p.rolled_back,
                 p.billing_method,
-                rollup_id,
+                None if p.rolled_back else bucket_ids[p.key],
                 batch_id,
-                now.isoformat() if sqlite else now,
-                now.isoformat() if sqlite else now,
+                now_iso,
+                now_iso,
             )
-        )
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY is the fastest way in; the unique index still refuses a duplicate id (the lock makes that moot).
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(_RECORD_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(_RECORD_COLUMNS))
-            sql = f"INSERT INTO {table} ({', '.join(_RECORD_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
-            cursor.executemany(sql, rows)
+            for p in records
+        ]
+        placeholders = ", ".join(["%s"] * len(_RECORD_COLUMNS))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
 def _records_update(tenant_id: int, changed: list[_Known], bucket_ids: dict[BucketKey, int]) -> None:
+    """Store the new status, rolled_back and bucket of the changed records (one statement on PostgreSQL)."""
+    if not changed:
+        return
     now = timezone.now()
+    updates = []  # (record id, status, rolled_back, rollup id)
     for k in changed:
         if k.billed:
             rollup_id = k.rollup_id  # stays on the billed bucket; its deltas went to correction buckets
         elif k.rolled_back:
             rollup_id = None
         else:
-            rollup_id = bucket_ids[
-                k.key_usage[:6] + (k.status == DELIVERED_STATUS,) + k.key_usage[6:] + (UsageKind.USAGE,)
-            ]
-        MessageRecord.objects.filter(pk=k.id, tenant_id=tenant_id).update(
-            status=k.status, rolled_back=k.rolled_back, rollup_id=rollup_id, updated_at=now
+            # A change that keeps its contribution (say UNKNOWN -> UNDELIV) leaves it in its open bucket, which the
+            # upsert may not have touched: the one open bucket of its key is the one it is in.
+            rollup_id = bucket_ids.get(
+                k.key_usage[:6] + (k.status == DELIVERED_STATUS,) + k.key_usage[6:] + (UsageKind.USAGE,), k.rollup_id
+            )
+        updates.append((k.id, k.status, k.rolled_back, rollup_id))
+    # Delivery reports re-send whole batches with a new status: one statement for the batch, not one per record.
+    table = MessageRecord._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with _bound_cursor(cursor) as bound:
+                bound.execute(
+                    f"UPDATE {table} r SET status = e->>1, rolled_back = (e->>2)::boolean, "  # noqa: S608
+                    f"rollup_id = (e->>3)::bigint, updated_at = %s FROM jsonb_array_elements(%s::jsonb) AS e "
+                    f"WHERE r.id = (e->>0)::bigint AND r.tenant_id = %s",
+                    [now, orjson.dumps(updates).decode(), tenant_id],
+                )
+            return
+        updated_at = connection.ops.adapt_datetimefield_value(now)  # as the ORM's update() would store it
+        cursor.executemany(
+            f"UPDATE {table} SET status = %s, rolled_back = %s, rollup_id = %s, updated_at = %s "  # noqa: S608
+            f"WHERE id = %s AND tenant_id = %s",
+            [(status, rb, rollup_id, updated_at, rid, tenant_id) for rid, status, rb, rollup_id in updates],
         )
