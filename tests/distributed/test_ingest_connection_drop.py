@@ -58,7 +58,7 @@ def other_connection():
     "fault_point",
     [
         "_records_insert",  # after the batch row and the bucket upsert, before the records' COPY
-        "accounts_lock",  # after the records' COPY, before the ledger rows and balances
+        "balances_change",  # after the records' COPY, before the ledger rows and balances
     ],
 )
 def test_batch_interrupted_by_a_dropped_connection_is_all_or_nothing_and_resend_counts_right(monkeypatch, fault_point):

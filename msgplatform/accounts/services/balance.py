@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Case, DecimalField, Value, When
 
 from msgplatform.core.errors import ValidationFailed
 
@@ -71,3 +72,45 @@ def balance_change(
         balance_before=before,
         balance_after=after,
     )
+
+
+def balances_change(
+    *, tenant_id: int, amounts: dict[int, Decimal], kind: str, reference: str = "", actor_id: int | None = None
+) -> list[BalanceTransaction]:
+    """Apply one signed amount to each of several accounts of a tenant: one ledger row per account.
+
+    The same rules as `balance_change` (row locks in id order, before/after on every row, no floor: used for usage
+    that already happened), written in three statements whatever the number of accounts: lock, one UPDATE of the
+    balances, one INSERT of the ledger rows.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("balances_change must run inside a transaction")
+    changes = {aid: Decimal(a).quantize(LEDGER_QUANTUM) for aid, a in amounts.items()}
+    changes = {aid: a for aid, a in changes.items() if a != 0}
+    if not changes:
+        return []
+    locked = accounts_lock(tenant_id=tenant_id, account_ids=changes)
+    rows, after = [], {}
+    for account_id in sorted(changes):
+        account = locked[account_id]
+        before = account.balance
+        after[account_id] = before + changes[account_id]
+        rows.append(
+            BalanceTransaction(
+                tenant_id=tenant_id,
+                account_id=account_id,
+                amount=changes[account_id],
+                kind=kind,
+                reference=reference[:200],
+                actor_id=actor_id,
+                balance_before=before,
+                balance_after=after[account_id],
+            )
+        )
+    Account.objects.filter(tenant_id=tenant_id, pk__in=list(after)).update(
+        balance=Case(
+            *(When(pk=pk, then=Value(value)) for pk, value in after.items()),
+            output_field=DecimalField(max_digits=20, decimal_places=6),
+        )
+    )
+    return BalanceTransaction.objects.bulk_create(rows)

@@ -6,7 +6,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Sum
 
 from msgplatform.accounts.models import Account, BalanceTransaction, LedgerKind
-from msgplatform.accounts.services.balance import InsufficientBalance, balance_change
+from msgplatform.accounts.services.balance import InsufficientBalance, balance_change, balances_change
 from tests.conftest import requires_postgres
 from tests.factories import AccountFactory
 
@@ -103,3 +103,24 @@ def test_concurrent_changes_lose_no_update_and_balance_equals_ledger_sum():
     for (_, prev_after), (before, _) in zip(rows, rows[1:], strict=False):
         assert before == prev_after
     assert Account.objects.get(pk=account.pk).balance == rows[-1][1]
+
+
+def test_balances_change_writes_one_row_per_account_in_one_go(admin, user, postpaid_user):
+    with transaction.atomic():
+        balance_change(account=user, amount=Decimal("5"), kind=LedgerKind.ADJUSTMENT)
+    with transaction.atomic():
+        rows = balances_change(
+            tenant_id=admin.tenant.id,
+            amounts={user.id: Decimal("-1.2345675"), postpaid_user.id: Decimal("-0.000001"), 999999: Decimal("0")},
+            kind=LedgerKind.USAGE,
+            reference="usage batch 7",
+        )
+
+    assert [(r.account_id, r.amount, r.balance_before, r.balance_after) for r in rows] == [
+        (user.id, Decimal("-1.234568"), Decimal("5"), Decimal("3.765432")),
+        (postpaid_user.id, Decimal("-0.000001"), Decimal("0"), Decimal("-0.000001")),
+    ]
+    user.refresh_from_db()
+    postpaid_user.refresh_from_db()
+    assert (user.balance, postpaid_user.balance) == (Decimal("3.765432"), Decimal("-0.000001"))
+    assert BalanceTransaction.objects.filter(reference="usage batch 7").count() == 2

@@ -100,11 +100,12 @@ def test_bad_records_are_reported_one_by_one_and_good_ones_stored(admin, user, o
         "not an object",
         record_row(user, 7, parts=0),
         record_row(user, 8),
+        record_row(user, 9, unit_price="1e23"),
     ]
 
     result = records_ingest(tenant=admin.tenant, rows=rows)
 
-    assert (result.created, result.rejected) == (2, 6)
+    assert (result.created, result.rejected) == (2, 7)
     assert [(e.index, e.field) for e in result.errors] == [
         (1, "submitted_at"),
         (2, "unit_price"),
@@ -112,8 +113,10 @@ def test_bad_records_are_reported_one_by_one_and_good_ones_stored(admin, user, o
         (4, "charge"),
         (5, None),
         (6, "parts"),
+        (8, "unit_price"),
     ]
     assert result.errors[2].reason == "is not a user of this admin"
+    assert result.errors[6].reason == "must be below 1000000"
     assert sorted(MessageRecord.objects.values_list("message_id", flat=True)) == ["m-1", "m-8"]
     assert not MessageRecord.objects.filter(account=foreign).exists()
 
