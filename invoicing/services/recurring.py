@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-
 from msgplatform.accounts.models import AccountType, BillingMethod
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
@@ -30,7 +29,6 @@ from ..models import BillingSchedule, Interval, Invoice, InvoiceSource, InvoiceS
 from ..money import ZERO, totals_compute
 from ..periods import DAY, Period, next_period
 from .configuration import settings_for, taxes_applicable
-from .stats import invoice_counted, state_of
 from .invoices import (
     Immutable,
     Preview,
@@ -42,6 +40,7 @@ from .invoices import (
     period_conflict,
     usage_lines,
 )
+from .stats import invoice_counted, state_of
 
 log = logging.getLogger(__name__)
 TRAILING_CYCLES = 3
