@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+
 from msgplatform.accounts.models import AccountType, BillingMethod
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
