@@ -58,11 +58,16 @@ from .queries import account_choices, invoice_events
 
 # --- the grid -------------------------------------------------------------------------------------------------
 
+GRID_USER_CHOICES = 300  # above this many users, find a user with the search box instead of a drop-down
+
 
 def _filters(request) -> tuple[InvoiceFilterForm, InvoiceFilters, str, int, int]:
     data = request.GET.copy()
     data.setdefault("page_size", "25")
-    form = InvoiceFilterForm(data, account_choices=account_choices(tenant=request.tenant, blank="Any user"))
+    choices = account_choices(
+        tenant=request.tenant, blank="Any user", limit=GRID_USER_CHOICES, selected=data.get("account_id")
+    )
+    form = InvoiceFilterForm(data, account_choices=choices)
     form.is_valid()
     filters = InvoiceFilters(
         tab=form.value("tab", "all"),

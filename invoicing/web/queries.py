@@ -23,10 +23,16 @@ def invoiceable_accounts(*, tenant, billing_method: str | None = None) -> QueryS
     return qs.order_by("name", "id")
 
 
-def account_choices(*, tenant, billing_method: str | None = None, blank: str | None = None) -> list[tuple]:
-    rows = invoiceable_accounts(tenant=tenant, billing_method=billing_method).values_list(
-        "id", "name", "billing_method"
-    )
+def account_choices(
+    *, tenant, billing_method: str | None = None, blank: str | None = None, limit: int | None = None, selected=None
+) -> list[tuple]:
+    """(id, label) of the tenant's invoiceable users for a select. With `limit`, a tenant with more users than that
+    gets only the selected one (the grid's free-text search finds users by name): a select of thousands of users
+    makes every page heavy."""
+    qs = invoiceable_accounts(tenant=tenant, billing_method=billing_method)
+    if limit is not None and qs[: limit + 1].count() > limit:
+        qs = qs.filter(pk=selected) if str(selected or "").isdigit() else qs.none()
+    rows = qs.values_list("id", "name", "billing_method")
     choices = [(pk, name if billing_method else f"{name} ({method})") for pk, name, method in rows]
     return ([("", blank)] if blank is not None else []) + choices
 

@@ -423,3 +423,16 @@ def test_saving_a_draft_unchanged_keeps_its_lines(admin, book):
     assert 'name="recharge_amount" value="200.00"' in page
     assert response.status_code == 302
     assert list(book.draft.lines.values_list("id", flat=True)) == line_ids
+
+
+def test_many_users_leave_the_user_filter_to_the_search_box(admin, user, monkeypatch):
+    from invoicing.web import invoices as grid
+
+    other = AccountFactory(tenant=admin.tenant, name="Quanta GmbH")
+    monkeypatch.setattr(grid, "GRID_USER_CHOICES", 1)
+
+    plain = admin.client.get("/invoicing/invoices/").content.decode()
+    chosen = admin.client.get(f"/invoicing/invoices/?account_id={other.id}").content.decode()
+
+    assert user.name not in plain and other.name not in plain
+    assert f'<option value="{other.id}" selected>Quanta GmbH' in chosen and user.name not in chosen
