@@ -4,7 +4,8 @@
         [--duration 10] [--rates 5,10,20,25,50,100,150,200,300,400,600] [--workers 2] [--threads 4] [--out FILE]
 
 With DEBUG=0 the manifest static storage needs `manage.py collectstatic` first (e.g. STATIC_ROOT=/tmp/bl/static,
-passed on to gunicorn); without it every page answers 500. The database must hold one generated admin (bench/generate.py, then `manage.py invoicing_stats_rebuild`, ANALYZE).
+passed on to gunicorn); without it every page answers 500. The database must hold one generated admin
+(bench/generate.py, then `manage.py invoicing_stats_rebuild`, ANALYZE).
 The bench adds one staff login (role owner) to that admin, a session for it and an API token, then starts
 gunicorn (config.wsgi's application with DJANGO_SETTINGS_MODULE=bench.load_settings: the product's URLs plus a bare
 view /bench/bare/ returning "ok") on a free loopback port, DEBUG=0.
@@ -114,8 +115,7 @@ def run_step(port, raws, rate, duration, timeout, ok_status=(200,)):
 
 def get_raw(path, cookie):
     return (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nAccept: text/html\r\n"
-        f"Connection: close\r\n\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
     ).encode()
 
 
@@ -369,8 +369,12 @@ def main():
                 at50 = run_step(port, raws, GOAL_RATE, args.duration, args.timeout)
             print(f"{name} @50: {fmt(at50)}", flush=True)
             ok = [s["rate"] for s in steps if s["p95"] < GOAL_P95_MS and not s["errors"]]
-            results[name] = {"at50": at50, "steps": steps, "sustainable": max(ok) if ok else 0.0,
-                             "capped": len(ok) == len(rates)}
+            results[name] = {
+                "at50": at50,
+                "steps": steps,
+                "sustainable": max(ok) if ok else 0.0,
+                "capped": len(ok) == len(rates),
+            }
             drain(port)
         if not args.skip_ingest:
             ingest = ingest_run(port, fx, args)
@@ -448,30 +452,43 @@ def write_report(args, fx, uptime, results, ingest, prof, elapsed):
         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load .venv/bin/python bench/generate.py "
         "--users 2000 --invoices 200000 --records 1000000"
     )
-    L.append("DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load .venv/bin/python manage.py invoicing_stats_rebuild")
+    L.append(
+        "DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load .venv/bin/python manage.py invoicing_stats_rebuild"
+    )
     L.append("psql -h 127.0.0.1 -U postgres bench_load -c ANALYZE")
-    L.append("STATIC_ROOT=/tmp/bl/static .venv/bin/python manage.py collectstatic --noinput  # DEBUG=0 needs the manifest")
+    L.append(
+        "STATIC_ROOT=/tmp/bl/static .venv/bin/python manage.py collectstatic --noinput  # DEBUG=0 needs the manifest"
+    )
     L.append(
         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load STATIC_ROOT=/tmp/bl/static "
-        ".venv/bin/python bench/load.py "
-        + " ".join(a for a in sys.argv[1:])
+        ".venv/bin/python bench/load.py " + " ".join(a for a in sys.argv[1:])
     )
     L.append("```\n")
-    L.append(f"- Machine: 2 cores, shared and noisy; `uptime` before the run: `{uptime}`. The load generator "
-             "(one Python asyncio process), gunicorn and PostgreSQL share the 2 cores.")
-    L.append(f"- Data: one generated admin, {len(fx['account_ids']):,} users, {fx['invoices']:,} invoices, "
-             "1,000,000 messaging records (bench/generate.py), then invoicing_stats_rebuild and ANALYZE.")
-    L.append(f"- Server: gunicorn config.wsgi, {args.workers} workers x {args.threads} threads (gthread), DEBUG=0, "
-             "DJANGO_SETTINGS_MODULE=bench.load_settings (product settings + /bench/bare/), no CACHE_URL, "
-             "session cookie of a staff login (role owner) of the admin.")
-    L.append(f"- Load: each request scheduled at t0 + i/rate (open loop), its own connection; latency from the "
-             f"scheduled time to the last byte; {args.duration:g} s per step; a request unanswered after "
-             f"{args.timeout:g} s is an error. Rate search: {args.rates} req/s, stopping at the first step with "
-             f"p95 >= 100 ms or an error. Goal: p95 < 100 ms at 50 req/s and sustainable rate >= 0.2 x bare view's.")
+    L.append(
+        f"- Machine: 2 cores, shared and noisy; `uptime` before the run: `{uptime}`. The load generator "
+        "(one Python asyncio process), gunicorn and PostgreSQL share the 2 cores."
+    )
+    L.append(
+        f"- Data: one generated admin, {len(fx['account_ids']):,} users, {fx['invoices']:,} invoices, "
+        "1,000,000 messaging records (bench/generate.py), then invoicing_stats_rebuild and ANALYZE."
+    )
+    L.append(
+        f"- Server: gunicorn config.wsgi, {args.workers} workers x {args.threads} threads (gthread), DEBUG=0, "
+        "DJANGO_SETTINGS_MODULE=bench.load_settings (product settings + /bench/bare/), no CACHE_URL, "
+        "session cookie of a staff login (role owner) of the admin."
+    )
+    L.append(
+        f"- Load: each request scheduled at t0 + i/rate (open loop), its own connection; latency from the "
+        f"scheduled time to the last byte; {args.duration:g} s per step; a request unanswered after "
+        f"{args.timeout:g} s is an error. Rate search: {args.rates} req/s, stopping at the first step with "
+        f"p95 >= 100 ms or an error. Goal: p95 < 100 ms at 50 req/s and sustainable rate >= 0.2 x bare view's."
+    )
     L.append(f"- Wall time of the load part: {elapsed:.0f} s.\n")
     L.append("## Results\n")
-    L.append("| target | p50 @50/s | p95 @50/s | p99 @50/s | errors @50/s | sustainable rate (p95 < 100 ms) | "
-             "ratio to bare | p95 goal | ratio goal |")
+    L.append(
+        "| target | p50 @50/s | p95 @50/s | p99 @50/s | errors @50/s | sustainable rate (p95 < 100 ms) | "
+        "ratio to bare | p95 goal | ratio goal |"
+    )
     L.append("|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         a = r["at50"]
@@ -479,24 +496,31 @@ def write_report(args, fx, uptime, results, ingest, prof, elapsed):
         ratio = r["sustainable"] / bare_rate if bare_rate else float("nan")
         g1 = "met" if a["p95"] < GOAL_P95_MS and not a["errors"] else "MISSED"
         g2 = "—" if name.startswith("bare") else ("met" if ratio >= GOAL_RATIO else "MISSED")
-        L.append(f"| {name} | {a['p50']:.1f} ms | {a['p95']:.1f} ms | {a['p99']:.1f} ms | {a['errors']} | {sus} | "
-                 f"{ratio:.2f} | {g1} | {g2} |")
+        L.append(
+            f"| {name} | {a['p50']:.1f} ms | {a['p95']:.1f} ms | {a['p99']:.1f} ms | {a['errors']} | {sus} | "
+            f"{ratio:.2f} | {g1} | {g2} |"
+        )
     L.append("\nEvery step (ms; client lag = how late the generator itself sent, p95):\n")
     L.append("| target | rate | sent | errors | p50 | p95 | p99 | max | client lag p95 | answered/s |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         for s in r["steps"]:
-            L.append(f"| {name.split(' ')[0]} {name.split(' ')[1][:40] if ' ' in name else ''} | {s['rate']:g} | "
-                     f"{s['sent']} | {s['errors']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | "
-                     f"{s['max']:.0f} | {s['client_lag_p95']:.1f} | {s['achieved']:.1f} |")
+            L.append(
+                f"| {name.split(' ')[0]} {name.split(' ')[1][:40] if ' ' in name else ''} | {s['rate']:g} | "
+                f"{s['sent']} | {s['errors']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | "
+                f"{s['max']:.0f} | {s['client_lag_p95']:.1f} | {s['achieved']:.1f} |"
+            )
     if ingest:
-        L.append(f"\n## Ingestion (separate run): POST /api/v1/records/, batches of {args.batch} new records, "
-                 "API token\n")
+        L.append(
+            f"\n## Ingestion (separate run): POST /api/v1/records/, batches of {args.batch} new records, API token\n"
+        )
         L.append("| batches/s | records/s offered | records/s answered | errors | p50 | p95 | p99 | max (ms) |")
         L.append("|---|---|---|---|---|---|---|---|")
         for s in ingest:
-            L.append(f"| {s['rate']:g} | {s['rate'] * args.batch:,.0f} | {s['records_per_s']:,.0f} | {s['errors']} | "
-                     f"{s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['max']:.0f} |")
+            L.append(
+                f"| {s['rate']:g} | {s['rate'] * args.batch:,.0f} | {s['records_per_s']:,.0f} | {s['errors']} | "
+                f"{s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['max']:.0f} |"
+            )
     L.append("\n## Where the time goes (one request through Django's test client in-process, same database)\n")
     L.append("| page | status | median ms (5 runs) | SQL queries | SQL ms |")
     L.append("|---|---|---|---|---|")

@@ -1,8 +1,9 @@
 """The billing tick: find due schedules, split them into batches, bill each batch (idempotently).
 
 The same code runs from `manage.py invoicing_run_billing` (batches in process), from Celery beat in both set-ups
-(one Celery task per batch) and from "run billing now". A failing schedule is recorded and skipped; the others
-go on, and the next tick retries it.
+(one Celery task per batch) and from "run billing now". A batch bills its schedules together (see
+`recurring.schedules_bill_due`); if that fails it bills them one by one, so a failing schedule is recorded and
+skipped, the others go on, and the next tick retries it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import ValidationFailed
 
 from ..models import BillingRun, BillingSchedule, ScheduleStatus
-from .configuration import settings_for
-from .recurring import schedule_bill_due, schedule_is_due, schedule_record_failure
+from .recurring import schedule_bill_due, schedule_is_due, schedule_record_failure, schedules_bill_due
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
@@ -68,25 +68,29 @@ def billing_run_start(
 def billing_batch_run(*, run_id: int | None, schedule_ids: list[int], as_of: datetime.date | None) -> int:
     """Bill every due period of these schedules; returns drafts created. Safe to run twice.
 
-    The admins of the batch and their invoicing settings are read once, at the start of the batch.
+    The schedules of each admin are billed together (`schedules_bill_due`: one transaction per period for all of
+    them). If that fails, they are billed again one by one, so that a failing schedule is recorded and skipped
+    while the others go on.
     """
     created = errors = 0
     tenant_of = dict(BillingSchedule.objects.filter(pk__in=schedule_ids).values_list("id", "tenant_id"))
     tenants = Tenant.objects.in_bulk(set(tenant_of.values()))
-    settings: dict[int, object] = {}
+    by_tenant: dict[int, list[int]] = {}
+    one_by_one = [i for i in schedule_ids if i not in tenant_of]  # gone meanwhile: fails below as it did alone
     for schedule_id in schedule_ids:
+        if schedule_id in tenant_of:
+            by_tenant.setdefault(tenant_of[schedule_id], []).append(schedule_id)
+    for tenant_id, ids in by_tenant.items():
+        drafts: list = []
         try:
-            tenant = tenants.get(tenant_of.get(schedule_id))
-            if tenant is not None and tenant.id not in settings:
-                settings[tenant.id] = settings_for(tenant)
-            created += len(
-                schedule_bill_due(
-                    schedule_id=schedule_id,
-                    as_of=as_of,
-                    tenant=tenant,
-                    settings=settings.get(tenant.id) if tenant is not None else None,
-                )
-            )
+            schedules_bill_due(tenant=tenants[tenant_id], schedule_ids=ids, as_of=as_of, drafts=drafts)
+        except Exception:  # noqa: BLE001 - retried one by one below
+            log.warning("billing %s schedules of admin %s together failed; one by one now", len(ids), tenant_id)
+            one_by_one += ids
+        created += len(drafts)
+    for schedule_id in one_by_one:
+        try:
+            created += len(schedule_bill_due(schedule_id=schedule_id, as_of=as_of))
         except Exception as exc:  # noqa: BLE001 - one schedule's failure must not stop the others
             log.exception("billing of schedule %s failed", schedule_id)
             errors += 1

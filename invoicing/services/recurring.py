@@ -1,10 +1,12 @@
 """Recurring billing: schedules (create, edit, start, stop), the draft of each period, regeneration, dry runs.
 
 Exactly once by construction, not by hoping the scheduler runs once:
-- each period is generated in its own transaction holding the tenant's usage lock and the schedule row lock;
-  the draft, the claim of its usage and the move of the schedule's cursor (`covered_through`) commit together
-  (on PostgreSQL without waiting for the disk: a commit lost in a crash loses all three, and the next tick
-  generates the period again);
+- a period is generated in a transaction holding the tenant's usage lock and the schedule's row lock; the
+  draft, the claim of its usage and the move of the schedule's cursor (`covered_through`) commit together.
+  A batch bills the next period of all its schedules of one admin in one such transaction (a pass: one read of
+  their usage, one claim, one insert of the drafts, of their lines...), pass after pass while periods are due;
+  on PostgreSQL the commit does not wait for the disk: a commit lost in a crash loses drafts, claims and cursor
+  moves together, and the next tick generates those periods again;
 - a partial unique index allows one non-void invoice per (schedule, period start);
 - one user's periods never overlap among non-void invoices (checked under the same lock).
 A second tick, a retry after a crash or a second worker finds the cursor moved and does nothing.
@@ -18,15 +20,27 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from msgplatform.accounts.models import AccountType, BillingMethod
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
 from msgplatform.core.events import event_record
+from msgplatform.core.models import Event
 from msgplatform.messaging import usage
 
-from ..models import BillingSchedule, Interval, Invoice, InvoiceSource, InvoiceStatus, ScheduleStatus
+from ..models import (
+    BillingSchedule,
+    Interval,
+    Invoice,
+    InvoiceLine,
+    InvoiceSource,
+    InvoiceStatus,
+    InvoiceTax,
+    ScheduleStatus,
+)
 from ..money import ZERO, totals_compute
 from ..periods import DAY, Period, next_period
 from .configuration import settings_for, taxes_applicable
@@ -129,13 +143,9 @@ def schedule_create(
     return schedule
 
 
-def schedule_lock(*, tenant, schedule_id, with_account: bool = False) -> BillingSchedule:
-    """The tenant's schedule, row-locked until the transaction ends (`with_account`: its account read along)."""
-    qs = BillingSchedule.objects.select_for_update()
-    if with_account:
-        qs = BillingSchedule.objects.select_for_update(of=("self",)).select_related("account")
+def schedule_lock(*, tenant, schedule_id) -> BillingSchedule:
     try:
-        return qs.get(tenant=tenant, pk=int(schedule_id))
+        return BillingSchedule.objects.select_for_update().get(tenant=tenant, pk=int(schedule_id))
     except (BillingSchedule.DoesNotExist, TypeError, ValueError):
         raise NotFound("No such schedule.")
 
@@ -201,13 +211,8 @@ def schedule_start(*, tenant, schedule_id, actor_id) -> BillingSchedule:
 # --- generation -----------------------------------------------------------------------------------------------
 
 
-def _anomaly(*, tenant_id: int, account_id: int, total: Decimal, threshold: Decimal, exclude_id=None) -> str:
-    """Why a recurring total of `total` is far from the account's last cycles (other than invoice `exclude_id`)."""
-    previous = Invoice.objects.filter(tenant_id=tenant_id, account_id=account_id, source=InvoiceSource.RECURRING)
-    previous = previous.exclude(status=InvoiceStatus.VOID)
-    if exclude_id is not None:
-        previous = previous.exclude(pk=exclude_id)
-    previous = list(previous.order_by("-period_start").values_list("total", flat=True)[:TRAILING_CYCLES])
+def _anomaly_reason(total: Decimal, previous: list[Decimal], threshold: Decimal) -> str:
+    """Why a recurring total is far from the average of the account's last cycles (`previous`), or ""."""
     if not previous:
         return ""
     average = sum(previous, ZERO) / len(previous)
@@ -223,12 +228,51 @@ def _anomaly(*, tenant_id: int, account_id: int, total: Decimal, threshold: Deci
     )
 
 
-def _resolve_manual_overlap(schedule: BillingSchedule, period: Period) -> Period | None:
+def _recent_totals(*, tenant_id: int, account_ids: list[int], exclude_id: int | None = None) -> dict[int, list]:
+    """Totals of each account's last TRAILING_CYCLES non-void recurring invoices (but `exclude_id`), one query."""
+    qs = Invoice.objects.filter(tenant_id=tenant_id, account_id__in=account_ids, source=InvoiceSource.RECURRING)
+    qs = qs.exclude(status=InvoiceStatus.VOID)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    rank = Window(RowNumber(), partition_by=[F("account_id")], order_by=F("period_start").desc())
+    rows = qs.annotate(rank=rank).filter(rank__lte=TRAILING_CYCLES).values_list("account_id", "rank", "total")
+    totals: dict[int, list] = {account_id: [] for account_id in account_ids}
+    for account_id, _, total in sorted(rows):
+        totals[account_id].append(total)
+    return totals
+
+
+def _anomaly(*, tenant_id: int, account_id: int, total: Decimal, threshold: Decimal, exclude_id=None) -> str:
+    previous = _recent_totals(tenant_id=tenant_id, account_ids=[account_id], exclude_id=exclude_id)[account_id]
+    return _anomaly_reason(total, previous, threshold)
+
+
+def _period_conflicts(tenant, due: list[tuple[BillingSchedule, Period]]) -> dict[int, Invoice]:
+    """`period_conflict` of each schedule's account and period, in one query: {account id: first overlap}."""
+    by_period: dict[tuple, list[int]] = {}
+    for schedule, period in due:
+        by_period.setdefault((period.start, period.end), []).append(schedule.account_id)
+    if not by_period:
+        return {}
+    overlaps = Q()
+    for (start, end), account_ids in by_period.items():
+        overlaps |= Q(account_id__in=account_ids, period_start__lte=end, period_end__gte=start)
+    period_of = {schedule.account_id: period for schedule, period in due}
+    first: dict[int, Invoice] = {}
+    candidates = Invoice.objects.filter(overlaps, tenant=tenant).exclude(status=InvoiceStatus.VOID)
+    for other in candidates.order_by("period_start"):
+        period = period_of[other.account_id]
+        if other.period_start <= period.end and other.period_end >= period.start:
+            first.setdefault(other.account_id, other)
+    return first
+
+
+def _resolve_manual_overlap(schedule: BillingSchedule, period: Period, other: Invoice | None) -> Period | None:
     """Move the cursor past invoices that already cover the period's start; truncate before one that starts later.
 
-    Returns the period to bill, or None when the cursor moved (the caller asks for the next period again).
+    `other` is the account's first non-void invoice overlapping the period (`period_conflict`). Returns the period
+    to bill, or None when the cursor moved (the caller asks for the next period again).
     """
-    other = period_conflict(tenant=schedule.tenant, account_id=schedule.account_id, start=period.start, end=period.end)
     if other is None:
         return period
     if other.period_start <= period.start:
@@ -250,143 +294,197 @@ def _resolve_manual_overlap(schedule: BillingSchedule, period: Period) -> Period
     )
 
 
-def _generate_one(*, schedule_id: int, tenant, today: datetime.date, settings) -> tuple[str, Invoice | None, object]:
-    """Bill the schedule's next due period in one transaction: ('draft'|'skipped'|'covered'|'idle', invoice,
-    the schedule as committed).
+@dataclass
+class _Draft:
+    schedule: BillingSchedule
+    billed: Period
+    summary: usage.UsageSummary
+    taxes: list
+    invoice: Invoice
 
-    The usage is read once: the draft is inserted with the totals of that summary, then claims exactly the
-    buckets summarised (the usage lock keeps them unchanged until the commit).
+
+def _schedules_lock(*, tenant, schedule_ids: list[int]) -> list[BillingSchedule]:
+    """The tenant's schedules with their accounts, row-locked (in id order) until the transaction ends."""
+    schedules = list(
+        BillingSchedule.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(tenant=tenant, pk__in=schedule_ids)
+        .order_by("id")
+    )
+    if len(schedules) != len(set(schedule_ids)):
+        raise NotFound("No such schedule.")
+    for schedule in schedules:
+        schedule.tenant = tenant
+    return schedules
+
+
+def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, settings) -> dict[int, tuple]:
+    """Bill the next due period of each of these schedules of `tenant`, all in one transaction.
+
+    Returns {schedule id: ('draft'|'skipped'|'covered'|'idle', invoice or None, the schedule as committed)}.
+    The usage is read once: each draft is written with the totals of its summary, then one statement claims
+    exactly the buckets summarised (the usage lock keeps them unchanged until the commit).
     """
+    outcomes: dict[int, tuple] = {}
     with transaction.atomic():
         usage.usage_lock(tenant_id=tenant.id, synchronous_commit=False)
-        schedule = schedule_lock(tenant=tenant, schedule_id=schedule_id, with_account=True)
-        schedule.tenant = tenant
-        if schedule.status != ScheduleStatus.ACTIVE:
-            return "idle", None, schedule
-        period = next_period(schedule)
-        if period is None:
-            schedule.status = ScheduleStatus.COMPLETED
-            schedule.save(update_fields=["status", "updated_at"])
-            _schedule_event(schedule, "schedule.completed", None, "Schedule reached its end date")
-            return "idle", None, schedule
-        if period.invoice_date > today:
-            return "idle", None, schedule
-        billed = _resolve_manual_overlap(schedule, period)
-        if billed is None:
-            return "covered", None, schedule
-        summary = usage.usage_summary(
+        due = []
+        for schedule in _schedules_lock(tenant=tenant, schedule_ids=schedule_ids):
+            outcomes[schedule.id] = ("idle", None, schedule)
+            if schedule.status != ScheduleStatus.ACTIVE:
+                continue
+            period = next_period(schedule)
+            if period is None:
+                schedule.status = ScheduleStatus.COMPLETED
+                schedule.save(update_fields=["status", "updated_at"])
+                _schedule_event(schedule, "schedule.completed", None, "Schedule reached its end date")
+                continue
+            if period.invoice_date <= today:
+                due.append((schedule, period))
+        conflicts = _period_conflicts(tenant, due)
+        billable = []
+        for schedule, period in due:
+            billed = _resolve_manual_overlap(schedule, period, conflicts.get(schedule.account_id))
+            if billed is None:
+                outcomes[schedule.id] = ("covered", None, schedule)
+            else:
+                billable.append((schedule, period, billed))
+        summaries = usage.usage_summaries(
             tenant_id=tenant.id,
-            account_id=schedule.account_id,
-            start=billed.start,
-            end=billed.end,
+            ranges={schedule.account_id: (billed.start, billed.end) for schedule, _, billed in billable},
             delivered_only=settings.bill_delivered_only,
             include_prior=True,
         )
-        lines = usage_lines(summary.groups, tenant.currency)
-        taxes = taxes_applicable(tenant=tenant, account=schedule.account)
-        total = totals_compute(
-            line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=tenant.currency
-        ).total
-        advance = {"covered_through": period.end, "last_run_at": timezone.now(), "last_error": ""}
-        if schedule.resumed_on and period.end >= schedule.resumed_on:
-            advance["resumed_on"] = None
-        for key, value in advance.items():
-            setattr(schedule, key, value)
-        if total < 0 or (not lines and not settings.issue_zero_invoices):
-            reason = "no billable usage" if not lines else "usage nets to a credit, carried to the next period"
-            schedule.save(update_fields=[*advance, "updated_at"])
-            _schedule_event(
-                schedule,
-                "schedule.period_skipped",
-                None,
-                f"Period {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} skipped: {reason}",
+        history = _recent_totals(tenant_id=tenant.id, account_ids=[s.account_id for s, _, _ in billable])
+        taxes_of: dict[bool, list] = {}  # the taxes depend on the admin and on the account's apply_tax only
+        drafts: list[_Draft] = []
+        rows: tuple[list, list] = ([], [])
+        now = timezone.now()
+        for schedule, period, billed in billable:
+            summary = summaries[schedule.account_id]
+            lines = usage_lines(summary.groups, tenant.currency)
+            if schedule.account.apply_tax not in taxes_of:
+                taxes_of[schedule.account.apply_tax] = taxes_applicable(tenant=tenant, account=schedule.account)
+            taxes = taxes_of[schedule.account.apply_tax]
+            total = totals_compute(
+                line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=tenant.currency
+            ).total
+            advance = {"covered_through": period.end, "last_run_at": now, "last_error": ""}
+            if schedule.resumed_on and period.end >= schedule.resumed_on:
+                advance["resumed_on"] = None
+            for key, value in advance.items():
+                setattr(schedule, key, value)
+            if total < 0 or (not lines and not settings.issue_zero_invoices):
+                reason = "no billable usage" if not lines else "usage nets to a credit, carried to the next period"
+                schedule.save(update_fields=[*advance, "updated_at"])
+                _schedule_event(
+                    schedule,
+                    "schedule.period_skipped",
+                    None,
+                    f"Period {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} skipped: {reason}",
+                )
+                outcomes[schedule.id] = ("skipped", None, schedule)
+                continue
+            invoice = Invoice(
+                tenant=tenant,
+                account=schedule.account,
+                billing_method=BillingMethod.POSTPAID,
+                source=InvoiceSource.RECURRING,
+                schedule=schedule,
+                currency=tenant.currency,
+                invoice_date=billed.invoice_date,
+                due_date=billed.due_date,
+                period_start=billed.start,
+                period_end=billed.end,
+                description=f"Messaging usage {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d}",
+                terms=settings.default_terms,
+                customer_notes=settings.default_notes,
+                anomaly_reason=_anomaly_reason(total, history[schedule.account_id], settings.anomaly_threshold_percent),
             )
-            return "skipped", None, schedule
-        invoice = Invoice(
-            tenant=tenant,
-            account=schedule.account,
-            billing_method=BillingMethod.POSTPAID,
-            source=InvoiceSource.RECURRING,
-            schedule=schedule,
-            currency=tenant.currency,
-            invoice_date=billed.invoice_date,
-            due_date=billed.due_date,
-            period_start=billed.start,
-            period_end=billed.end,
-            description=f"Messaging usage {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d}",
-            terms=settings.default_terms,
-            customer_notes=settings.default_notes,
-            anomaly_reason=_anomaly(
-                tenant_id=tenant.id,
-                account_id=schedule.account_id,
-                total=total,
-                threshold=settings.anomaly_threshold_percent,
-            ),
-        )
-        _write_lines(invoice, lines, taxes)  # inserts the draft with its totals, then its lines
-        claimed = usage.usage_claim(
-            tenant_id=tenant.id,
-            account_id=schedule.account_id,
-            start=billed.start,
-            end=billed.end,
-            claim_id=invoice.pk,
-            delivered_only=settings.bill_delivered_only,
-            include_prior=True,
-            summary=summary,
-        )
-        if claimed != summary.groups:
-            # Not expected under the usage lock; if it happens, the draft bills what was claimed.
-            _write_lines(invoice, usage_lines(claimed, tenant.currency), taxes)
-            invoice.anomaly_reason = _anomaly(
-                tenant_id=tenant.id,
-                account_id=schedule.account_id,
-                total=invoice.total,
-                threshold=settings.anomaly_threshold_percent,
-                exclude_id=invoice.pk,
+            _write_lines(invoice, lines, taxes, rows=rows)
+            drafts.append(_Draft(schedule, billed, summary, taxes, invoice))
+        if drafts:
+            Invoice.objects.bulk_create([d.invoice for d in drafts])
+            InvoiceLine.objects.bulk_create(rows[0])
+            InvoiceTax.objects.bulk_create(rows[1])
+            claimed = usage.usage_claims(tenant_id=tenant.id, claims={d.invoice.pk: d.summary for d in drafts})
+            moves: dict[tuple, list[int]] = {}
+            for d in drafts:
+                if claimed[d.invoice.pk] != d.summary.groups:
+                    # Not expected under the usage lock; if it happens, the draft bills what its claim took.
+                    _write_lines(d.invoice, usage_lines(claimed[d.invoice.pk], tenant.currency), d.taxes)
+                    d.invoice.anomaly_reason = _anomaly(
+                        tenant_id=tenant.id,
+                        account_id=d.schedule.account_id,
+                        total=d.invoice.total,
+                        threshold=settings.anomaly_threshold_percent,
+                        exclude_id=d.invoice.pk,
+                    )
+                    d.invoice.save()
+                d.schedule.updated_at = now
+                moves.setdefault((d.schedule.covered_through, d.schedule.resumed_on), []).append(d.schedule.pk)
+            for (covered_through, resumed_on), ids in moves.items():
+                BillingSchedule.objects.filter(pk__in=ids).update(
+                    covered_through=covered_through,
+                    resumed_on=resumed_on,
+                    last_run_at=now,
+                    last_error="",
+                    updated_at=now,
+                )
+            # The rows `_event` (event_record) writes, in one INSERT.
+            Event.objects.bulk_create(
+                Event(
+                    area="invoicing",
+                    kind="invoice.generated",
+                    tenant_id=tenant.id,
+                    actor_id=None,
+                    subject_type="invoice",
+                    subject_id=d.invoice.pk,
+                    message=f"Draft for {d.billed.start:%Y-%m-%d} to {d.billed.end:%Y-%m-%d} generated, "
+                    f"total {d.invoice.total}" + (" (flagged)" if d.invoice.anomaly_reason else ""),
+                    data={},
+                )
+                for d in drafts
             )
-            invoice.save()
-        schedule.save(update_fields=[*advance, "updated_at"])
-        invoice_counted(tenant_id=tenant.id, before=None, after=state_of(invoice))
-        _event(
-            invoice,
-            "invoice.generated",
-            None,
-            f"Draft for {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} generated, total {invoice.total}"
-            + (" (flagged)" if invoice.anomaly_reason else ""),
-        )
-        return "draft", invoice, schedule
+            for d in drafts:
+                invoice_counted(tenant_id=tenant.id, before=None, after=state_of(d.invoice))
+                outcomes[d.schedule.id] = ("draft", d.invoice, d.schedule)
+    return outcomes
 
 
-def schedule_bill_due(
+def schedules_bill_due(
     *,
-    schedule_id: int,
+    tenant,
+    schedule_ids: list[int],
     as_of: datetime.date | None = None,
-    max_periods: int = 400,
-    tenant=None,
     settings=None,
-):
-    """Generate every due period of one schedule, oldest first (after downtime, each missed period in order).
+    max_periods: int = 400,
+    drafts: list | None = None,
+) -> list[Invoice]:
+    """Generate every due period of these schedules of one admin, oldest first (after downtime, each missed
+    period in order): one period of each schedule per transaction, until none is due.
 
-    `tenant` (the schedule's admin) and `settings` (its invoicing settings) save their reads when a batch bills
-    many schedules; otherwise they are read here, once for all the periods.
+    `settings`: the admin's invoicing settings (read here when not given). `drafts`: a list that collects the
+    drafts as their transactions commit, including those committed before a later one failed.
     """
-    if tenant is None:
-        tenant = BillingSchedule.objects.select_related("tenant").get(pk=schedule_id).tenant
-    if settings is None:
-        settings = settings_for(tenant)
+    settings = settings or settings_for(tenant)
     today = as_of or tenant_today(tenant)
-    drafts = []
+    drafts = [] if drafts is None else drafts
+    pending = list(dict.fromkeys(schedule_ids))
     for _ in range(max_periods):
-        outcome, invoice, schedule = _generate_one(
-            schedule_id=schedule_id, tenant=tenant, today=today, settings=settings
-        )
-        if outcome == "idle":
+        if not pending:
             break
-        if invoice is not None:
-            drafts.append(invoice)
-        if not schedule_is_due(schedule, today):
-            break  # as committed, nothing more is due: another pass would only find that out under the locks
+        outcomes = _bill_pass(tenant=tenant, schedule_ids=pending, today=today, settings=settings)
+        drafts.extend(outcomes[i][1] for i in pending if outcomes[i][1] is not None)
+        # As committed: a schedule with nothing more due would only find that out again under the locks.
+        pending = [i for i in pending if outcomes[i][0] != "idle" and schedule_is_due(outcomes[i][2], today)]
     return drafts
+
+
+def schedule_bill_due(*, schedule_id: int, as_of: datetime.date | None = None, max_periods: int = 400):
+    """Generate every due period of one schedule, oldest first (after downtime, each missed period in order)."""
+    schedule = BillingSchedule.objects.select_related("tenant").get(pk=schedule_id)
+    return schedules_bill_due(tenant=schedule.tenant, schedule_ids=[schedule_id], as_of=as_of, max_periods=max_periods)
 
 
 def schedule_record_failure(*, schedule_id: int, error: Exception) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime
 import tempfile
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision
+from django.db import connection
 from django.db.models import F
 
 from msgplatform.core.clock import tenant_today
@@ -52,14 +54,54 @@ PAYMENT_COLUMNS = [
 ]
 
 
+# Only the columns a report shows are read, as tuples (no model instances), through a server-side cursor on
+# PostgreSQL in chunks of CHUNK rows: memory stays flat whatever the size (bench/excel.py).
+CHUNK = 2000
+INVOICE_FIELDS = (
+    "pk",
+    "number",
+    "invoice_date",
+    "account__name",
+    "billing_method",
+    "due_date",
+    "period_start",
+    "period_end",
+    "status",
+    "payment_status",
+    "subtotal",
+    "tax_total",
+    "total",
+    "amount_paid",
+    "balance_due",
+)
+PAYMENT_FIELDS = (
+    "payment_date",
+    "invoice__number",
+    "account__name",
+    "payment_type",
+    "transaction_id",
+    "bank_reference",
+    "amount",
+    "reversed_at",
+    "reversal_reason",
+)
+
+
+@lru_cache(maxsize=4096)
+def _period_text(start: datetime.date, end: datetime.date) -> str:
+    """Billing periods repeat (monthly ones above all) and strftime costs microseconds: format each once."""
+    return f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+
+
 def _invoice_rows(qs, today, currency):
-    for inv in qs.select_related("account").iterator(chunk_size=2000):
+    # Named rows carry status, balance_due and due_date: rules.due_status reads them as it reads an invoice.
+    for inv in qs.values_list(*INVOICE_FIELDS, named=True).iterator(chunk_size=CHUNK):
         due = due_status(inv, today)
-        period = f"{inv.period_start:%Y-%m-%d} to {inv.period_end:%Y-%m-%d}" if inv.period_start else ""
-        yield [
+        period = _period_text(inv.period_start, inv.period_end) if inv.period_start else ""
+        yield (
             inv.number or f"Draft #{inv.pk}",
             inv.invoice_date,
-            inv.account.name,
+            inv.account__name,
             inv.billing_method,
             inv.due_date,
             period,
@@ -72,22 +114,25 @@ def _invoice_rows(qs, today, currency):
             money_round(inv.total, currency),
             money_round(inv.amount_paid, currency),
             money_round(inv.balance_due, currency),
-        ]
+        )
 
 
 def _payment_rows(qs, currency):
-    for p in qs.iterator(chunk_size=2000):
-        yield [
-            p.payment_date,
-            p.invoice.number,
-            p.account.name,
-            p.get_payment_type_display(),
-            p.transaction_id,
-            p.bank_reference,
-            money_round(p.amount, currency),
-            "yes" if p.reversed_at else "",
-            p.reversal_reason,
-        ]
+    labels = dict(Payment._meta.get_field("payment_type").flatchoices)  # what get_payment_type_display shows
+    for date, number, name, kind, txn, ref, amount, reversed_at, reason in qs.values_list(*PAYMENT_FIELDS).iterator(
+        chunk_size=CHUNK
+    ):
+        yield (
+            date,
+            number,
+            name,
+            labels.get(kind, kind),
+            txn,
+            ref,
+            money_round(amount, currency),
+            "yes" if reversed_at else "",
+            reason,
+        )
 
 
 def _write(tenant, *, invoices_qs, payments_qs, on_row=None) -> bytes:
@@ -162,8 +207,30 @@ def invoice_report_run(job: Job) -> str:
         Job.objects.filter(pk=job.pk).update(done=rows)
 
     content = _write(tenant, invoices_qs=invoices, payments_qs=payments, on_row=progress)
-    Job.objects.filter(pk=job.pk).update(result=content, result_name=f"invoices-{job.pk}.xlsx", done=F("total"))
+    _result_store(job, content, f"invoices-{job.pk}.xlsx")
     return f"Report of {job.total} invoice(s) ready"
+
+
+def _result_store(job: Job, content: bytes, name: str) -> None:
+    """The workbook on the job row, progress at 100 %.
+
+    On PostgreSQL the bytes go as one binary parameter: Django binds parameters on the client, so it would send
+    them as an escaped literal, several copies of twice their size in memory (+85 MB for an 11 MB report of
+    100,000 invoices against +21 MB this way, bench/excel.py).
+    """
+    if connection.vendor != "postgresql":
+        Job.objects.filter(pk=job.pk).update(result=content, result_name=name, done=F("total"))
+        return
+    import psycopg
+    from psycopg import sql
+
+    meta = Job._meta
+    column = {f: sql.Identifier(meta.get_field(f).column) for f in ("result", "result_name", "done", "total")}
+    statement = sql.SQL("UPDATE {table} SET {result} = %b, {result_name} = %s, {done} = {total} WHERE {pk} = %s")
+    statement = statement.format(table=sql.Identifier(meta.db_table), pk=sql.Identifier(meta.pk.column), **column)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, [content, name, job.pk])
 
 
 def payments_report(*, tenant, date_from=None, date_to=None, account_id=None) -> tuple[str, bytes]:

@@ -5,7 +5,7 @@ with an opaque claim id (the invoice id) in the caller's transaction; a release 
 back as open usage, merging with any open bucket of the same key that appeared meanwhile.
 Callers take `usage_lock` first: it is the same per-tenant lock ingestion holds, so a claim sees a consistent
 set of buckets and cannot deadlock with a batch. Under that lock the open buckets of a range cannot change, so a
-caller that summarised a range can claim it without reading it again (`usage_summary` + `usage_claim(summary=)`).
+caller that summarised ranges can claim them without reading them again (`usage_summaries` + `usage_claims`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Case, Count, DateField, F, Q, QuerySet, Sum, When
+from django.db.models.expressions import RawSQL
 
 from .models import MICROS, MessageRecord, RecordCorrection, UsageKind, UsageRollup
 from .services.ingest import INGEST_LOCK_CLASS
@@ -42,7 +43,8 @@ class UsageGroup:
 
 @dataclass(frozen=True)
 class UsageSummary:
-    """The grouped open usage of a range, the number of buckets it sums, and the range it was read for."""
+    """The grouped open usage of one account's range, the number of buckets it sums, and what was read:
+    (tenant id, account id, start, end, delivered only, include prior)."""
 
     groups: list[UsageGroup]
     buckets: int
@@ -68,35 +70,49 @@ def usage_lock(*, tenant_id: int, synchronous_commit: bool = True) -> None:
                 )
 
 
+def _scope(*, account_ids, start: datetime.date | None, end: datetime.date, delivered_only: bool) -> Q:
+    """Open billable buckets of these accounts up to `end` (from `start` when given)."""
+    scope = Q(account_id__in=list(account_ids), day__lte=end)
+    if start is not None:
+        scope &= Q(day__gte=start)
+    if delivered_only:
+        scope &= Q(delivered=True)
+    return scope
+
+
+def _open(tenant_id: int, scope: Q) -> QuerySet[UsageRollup]:
+    return UsageRollup.objects.filter(scope, tenant_id=tenant_id, billed_by__isnull=True, billing_method="postpaid")
+
+
 def _billable(
     *, tenant_id: int, account_id: int, start: datetime.date | None, end: datetime.date, delivered_only: bool
 ) -> QuerySet[UsageRollup]:
-    qs = UsageRollup.objects.filter(
-        tenant_id=tenant_id, account_id=account_id, billed_by__isnull=True, billing_method="postpaid", day__lte=end
-    )
-    if start is not None:
-        qs = qs.filter(day__gte=start)
-    if delivered_only:
-        qs = qs.filter(delivered=True)
-    return qs
+    return _open(tenant_id, _scope(account_ids=[account_id], start=start, end=end, delivered_only=delivered_only))
 
 
-def _group(qs: QuerySet[UsageRollup], period_start: datetime.date | None) -> tuple[list[UsageGroup], int]:
-    """In-period usage grouped without the day; older usage and corrections grouped by day (prior-period lines).
+def _grouped(qs: QuerySet[UsageRollup], period_start: datetime.date | None, *by: str):
+    """Sums per (by..., prior day, country, network, channel, unit price, kind) and the number of buckets summed.
 
-    Also returns the number of buckets read (empty groups included)."""
-    rows = (
-        qs.values("day", "country", "network", "channel", "unit_price_micros", "kind")
+    The prior day is the day of usage before `period_start` and of corrections (prior-period lines), else None:
+    in-period usage is summed over its days here, in the database.
+    """
+    prior = Q(kind=UsageKind.CORRECTION)
+    if period_start is not None:
+        prior |= Q(day__lt=period_start)
+    return (
+        qs.annotate(prior_day=Case(When(prior, then=F("day")), default=None, output_field=DateField()))
+        .values(*by, "prior_day", "country", "network", "channel", "unit_price_micros", "kind")
         .annotate(m=Sum("messages"), p=Sum("parts"), c=Sum("charge_micros"), n=Count("id"))
         .order_by()
     )
+
+
+def _merge(rows) -> list[UsageGroup]:
+    """In-period usage grouped without the day; older usage and corrections grouped by day (prior-period lines)."""
     merged: dict[tuple, list[int]] = {}
-    buckets = 0
     for row in rows:
-        buckets += row["n"]
-        prior = row["kind"] == UsageKind.CORRECTION or (period_start is not None and row["day"] < period_start)
         key = (
-            row["day"] if prior else None,
+            row["prior_day"],
             row["country"],
             row["network"],
             row["channel"],
@@ -133,32 +149,11 @@ def _group(qs: QuerySet[UsageRollup], period_start: datetime.date | None) -> tup
             g.kind,
         )
     )
-    return groups, buckets
+    return groups
 
 
-def usage_summary(
-    *,
-    tenant_id: int,
-    account_id: int,
-    start: datetime.date,
-    end: datetime.date,
-    delivered_only: bool = False,
-    include_prior: bool = False,
-) -> UsageSummary:
-    """Unbilled billable usage of a postpaid account in [start, end] (and before start when include_prior)."""
-    qs = _billable(
-        tenant_id=tenant_id,
-        account_id=account_id,
-        start=None if include_prior else start,
-        end=end,
-        delivered_only=delivered_only,
-    )
-    groups, buckets = _group(qs, start)
-    return UsageSummary(
-        groups=groups,
-        buckets=buckets,
-        scope=(tenant_id, account_id, start, end, delivered_only, include_prior),
-    )
+def _group(qs: QuerySet[UsageRollup], period_start: datetime.date | None) -> list[UsageGroup]:
+    return _merge(_grouped(qs, period_start))
 
 
 def usage_summarise(
@@ -170,15 +165,15 @@ def usage_summarise(
     delivered_only: bool = False,
     include_prior: bool = False,
 ) -> list[UsageGroup]:
-    """The groups of `usage_summary`."""
-    return usage_summary(
+    """Unbilled billable usage of a postpaid account in [start, end] (and before start when include_prior)."""
+    qs = _billable(
         tenant_id=tenant_id,
         account_id=account_id,
-        start=start,
+        start=None if include_prior else start,
         end=end,
         delivered_only=delivered_only,
-        include_prior=include_prior,
-    ).groups
+    )
+    return _group(qs, start)
 
 
 def usage_claim(
@@ -190,14 +185,8 @@ def usage_claim(
     claim_id: int,
     delivered_only: bool = False,
     include_prior: bool = False,
-    summary: UsageSummary | None = None,
 ) -> list[UsageGroup]:
-    """Mark the unbilled usage of the range as billed by `claim_id`; returns what was claimed, grouped.
-
-    `summary`: the `usage_summary` of the same range, read under the usage lock this transaction still holds.
-    The buckets it summed are the ones claimed, so its groups are returned without reading the claim back; the
-    claim is read back only when the number of buckets claimed differs (or the summary is of another range).
-    """
+    """Mark the unbilled usage of the range as billed by `claim_id`; returns what was claimed, grouped."""
     qs = _billable(
         tenant_id=tenant_id,
         account_id=account_id,
@@ -205,12 +194,84 @@ def usage_claim(
         end=end,
         delivered_only=delivered_only,
     )
-    claimed = qs.update(billed_by=claim_id)
-    scope = (tenant_id, account_id, start, end, delivered_only, include_prior)
-    if summary is not None and summary.scope == scope and summary.buckets == claimed:
-        return summary.groups
-    claimed_qs = UsageRollup.objects.filter(tenant_id=tenant_id, account_id=account_id, billed_by=claim_id)
-    return _group(claimed_qs, start)[0]
+    qs.update(billed_by=claim_id)
+    return _group(UsageRollup.objects.filter(tenant_id=tenant_id, account_id=account_id, billed_by=claim_id), start)
+
+
+def _scopes(ranges: dict[int, tuple[datetime.date, datetime.date]], *, delivered_only: bool, include_prior: bool) -> Q:
+    """The OR of the scopes of several accounts' ranges, one term per distinct range."""
+    by_range: dict[tuple, list[int]] = {}
+    for account_id, (start, end) in ranges.items():
+        by_range.setdefault((start, end), []).append(account_id)
+    scope = Q()
+    for (start, end), account_ids in by_range.items():
+        scope |= _scope(
+            account_ids=account_ids, start=None if include_prior else start, end=end, delivered_only=delivered_only
+        )
+    return scope
+
+
+def usage_summaries(
+    *,
+    tenant_id: int,
+    ranges: dict[int, tuple[datetime.date, datetime.date]],
+    delivered_only: bool = False,
+    include_prior: bool = False,
+) -> dict[int, UsageSummary]:
+    """`usage_summarise` of several accounts at once ({account id: (start, end)}), in one query.
+
+    Each summary also counts its buckets, so that `usage_claims` can check it claimed exactly those.
+    """
+    if not ranges:
+        return {}
+    by_start: dict[datetime.date, dict] = {}
+    for account_id, (start, end) in ranges.items():
+        by_start.setdefault(start, {})[account_id] = (start, end)
+    rows: dict[int, list[dict]] = {account_id: [] for account_id in ranges}
+    for start, some in by_start.items():  # one query per distinct period start (usually one)
+        scope = _scopes(some, delivered_only=delivered_only, include_prior=include_prior)
+        for row in _grouped(_open(tenant_id, scope), start, "account_id"):
+            rows[row["account_id"]].append(row)
+    return {
+        account_id: UsageSummary(
+            groups=_merge(rows[account_id]),
+            buckets=sum(row["n"] for row in rows[account_id]),
+            scope=(tenant_id, account_id, start, end, delivered_only, include_prior),
+        )
+        for account_id, (start, end) in ranges.items()
+    }
+
+
+def usage_claims(*, tenant_id: int, claims: dict[int, UsageSummary]) -> dict[int, list[UsageGroup]]:
+    """Claim the usage of several summaries at once ({claim id: summary of one account}, all of this tenant, all
+    read by `usage_summaries` in this transaction under the usage lock); returns what each claim took, grouped.
+
+    One UPDATE sets each account's claim id. Under the usage lock the buckets summarised are the ones claimed, so
+    the summaries' groups are returned as they are; if the number of buckets claimed differs, the claims are read
+    back and their own groups returned.
+    """
+    if not claims:
+        return {}
+    summaries = list(claims.values())
+    delivered_only, include_prior = summaries[0].scope[4:]
+    if any(s.scope[0] != tenant_id or s.scope[4:] != summaries[0].scope[4:] for s in summaries):
+        raise ValueError("usage_claims takes summaries of one tenant read with the same options")
+    ranges = {s.scope[1]: (s.scope[2], s.scope[3]) for s in summaries}
+    if len(ranges) != len(summaries):
+        raise ValueError("usage_claims takes one summary per account")
+    claim_of = RawSQL(
+        f"CASE account_id {' '.join(['WHEN %s THEN %s'] * len(claims))} END",
+        [value for claim_id, s in claims.items() for value in (s.scope[1], claim_id)],
+        output_field=BigIntegerField(),
+    )
+    scope = _scopes(ranges, delivered_only=delivered_only, include_prior=include_prior)
+    claimed = _open(tenant_id, scope).update(billed_by=claim_of)
+    if claimed == sum(s.buckets for s in summaries):
+        return {claim_id: s.groups for claim_id, s in claims.items()}
+    return {
+        claim_id: _group(UsageRollup.objects.filter(tenant_id=tenant_id, billed_by=claim_id), s.scope[2])
+        for claim_id, s in claims.items()
+    }
 
 
 def usage_release(*, tenant_id: int, claim_id: int) -> int:
