@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
@@ -89,8 +90,8 @@ def _neutral(value) -> str:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
-    except ValueError:
+        Decimal(text)
+    except (InvalidOperation, ValueError):
         return False
     return True
 
