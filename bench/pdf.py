@@ -1,6 +1,7 @@
 """Invoice PDF throughput (issue 5): PDFs per second with the DejaVu fonts embedded, one and two processes.
 
-    .venv/bin/python bench/pdf.py [--prepaid 30] [--postpaid 30] [--runs 5] [--variants chosen,gc_default,fonttools,...]
+    .venv/bin/python bench/pdf.py [--prepaid 30] [--postpaid 30] [--runs 5] [--budget 420]
+        [--variants chosen,gc_default,fonttools,...] [--paths render,stored] [--procs 1,2] [--no-logo] [--profile]
 
 Database: DATABASE_URL when set (a scratch PostgreSQL database: the bench adds one admin to it and leaves it
 there); otherwise a SQLite file in a fresh temporary directory (VAR_DIR, media and broker there too), removed at
@@ -15,10 +16,11 @@ Hebrew, Arabic and Georgian (all covered by DejaVu Sans):
   in two payments (bank reference, transaction id);
 - postpaid: each user sends messages over 20 to 60 routes (country, network, channel, price) during the previous
   month (records ingested through the ingestion service), then an invoice of that month is created and approved:
-  20 to 60 usage lines and the usage annex on a second page; half of them partly paid.
+  20 to 60 usage lines and the usage annex (3 to 5 pages in all); half of them partly paid.
 
-Measured, for each variant (the write_pdf options of invoicing.documents.pdf.PDF_OPTIONS, or the fontTools
-subsetter forced in place of HarfBuzz), every run rendering every invoice once:
+Measured, for each variant (see VARIANTS: `chosen` is what invoicing/documents/pdf.py does; the others change its
+write_pdf options, force WeasyPrint's fontTools subsetter in place of HarfBuzz, or leave the garbage collector
+alone), every run rendering every invoice once:
 
 - `render`: `invoice_document_context(invoice)` + `render_invoice_pdf(context)`, the invoice loaded with its
   tenant and account as the service does (the queries of the context are included);
@@ -27,10 +29,12 @@ subsetter forced in place of HarfBuzz), every run rendering every invoice once:
 - in one process, and in two worker processes (spawned, as two Celery workers: each warms up on its own, then
   both start together on half of the invoices; the figure is all PDFs / wall time until the last one finishes).
 
-Runs are interleaved (every variant once per run) so machine noise hits all alike; the figure is the median of
-`--runs` runs. Also measured: the share of the time spent embedding fonts (weasyprint.pdf.fonts.
-build_fonts_dictionary, which subsets), the PDF sizes, and a check of every variant's PDF: fonts embedded
-(FontFile2), the Unicode names extractable as text.
+Runs are interleaved (every variant once per run) so machine noise hits all alike; the figures are medians of the
+runs (`--budget` seconds: no run is started that would end later). As the machine may be shared, the CPU time per
+PDF is measured too (all processes), with the rate two free cores would give, its split by stage (template, CSS
+cascade, boxes, layout, drawing, PDF writing, font embedding, the rest) and by kind (prepaid, postpaid). Also: the
+PDF sizes, and a check of every variant's PDFs: fonts embedded (FontFile2), the Unicode names extractable as
+text, bytes identical to those of the first variant or not. `--profile`: cProfile of one rendering of each invoice.
 """
 
 from __future__ import annotations

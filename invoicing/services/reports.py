@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import tempfile
+import time
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision
@@ -23,6 +24,7 @@ from ..rules import due_status
 from ..selectors.invoices import InvoiceFilters, invoice_queryset, payments_list
 
 SYNC_LIMIT = 5000
+PROGRESS_SECONDS = 0.5  # a job's progress is written at most this often
 
 INVOICE_COLUMNS = [
     Column("Invoice number", width=18),
@@ -203,8 +205,13 @@ def invoice_report_run(job: Job) -> str:
         .order_by("payment_date", "id")
     )
 
+    last = [-PROGRESS_SECONDS]
+
     def progress(rows):
-        Job.objects.filter(pk=job.pk).update(done=rows)
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS:  # an UPDATE and a commit each: not every 1,000 rows
+            last[0] = now
+            Job.objects.filter(pk=job.pk).update(done=rows)
 
     content = _write(tenant, invoices_qs=invoices, payments_qs=payments, on_row=progress)
     _result_store(job, content, f"invoices-{job.pk}.xlsx")
