@@ -73,6 +73,24 @@ def _line_corrections(invoice: Invoice, line):
     )
 
 
+def _record_row(line, r, *, parts: int, charge: Decimal, note: str) -> list[str]:
+    return [
+        str(line.position),
+        _neutral(r.message_id),
+        r.submitted_at.isoformat(),
+        str(r.day),
+        _neutral(r.destination),
+        r.country,
+        _neutral(r.network),
+        r.channel,
+        str(parts),
+        r.status,
+        f"{r.unit_price}",
+        f"{charge:.6f}",
+        _neutral(note),
+    ]
+
+
 def evidence_rows(invoice: Invoice) -> Iterator[list[str]]:
     if not invoice.is_postpaid:
         raise ValidationFailed("Only postpaid invoices have usage evidence.")
@@ -84,40 +102,12 @@ def evidence_rows(invoice: Invoice) -> Iterator[list[str]]:
             for c in _line_corrections(invoice, line):
                 charge = Decimal(c.charge_micros) / MICROS
                 raw += charge
-                r = c.record
-                yield [
-                    str(line.position),
-                    _neutral(r.message_id),
-                    r.submitted_at.isoformat(),
-                    str(r.day),
-                    _neutral(r.destination),
-                    r.country,
-                    _neutral(r.network),
-                    r.channel,
-                    str(c.parts),
-                    r.status,
-                    f"{r.unit_price}",
-                    f"{charge:.6f}",
-                    _neutral(c.reason),
-                ]
+                yield _record_row(line, c.record, parts=c.parts, charge=charge, note=c.reason)
         else:
             for r in _line_records(invoice, line):
                 raw += r.charge
-                yield [
-                    str(line.position),
-                    _neutral(r.message_id),
-                    r.submitted_at.isoformat(),
-                    str(r.day),
-                    _neutral(r.destination),
-                    r.country,
-                    _neutral(r.network),
-                    r.channel,
-                    str(r.parts),
-                    r.status,
-                    f"{r.unit_price}",
-                    f"{r.charge:.6f}",
-                    "rolled back after billing" if r.rolled_back else "",
-                ]
+                note = "rolled back after billing" if r.rolled_back else ""
+                yield _record_row(line, r, parts=r.parts, charge=r.charge, note=note)
         amount = money_round(line.amount, invoice.currency)
         closing += amount
         yield [
