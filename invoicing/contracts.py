@@ -1,7 +1,17 @@
-"""Frozen dataclasses the invoicing plugin exchanges with the host platform through invoicing/api.py."""
+"""Frozen dataclasses and protocols the invoicing plugin exchanges with the host platform.
+
+The host reaches the plugin through `invoicing/api.py`; the plugin reaches the host's usage through the
+`UsageSource` protocol below, implemented by the host and named by the `INVOICING_USAGE_SOURCE` setting
+(`invoicing/conf.py`). Nothing here imports Django models: these are the shapes both sides agree on.
+"""
+
+from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -17,3 +27,136 @@ class LicenseInfo:
 
 
 NO_LICENSE = LicenseInfo(active=False, prepaid=False, postpaid=False, valid_until=None)
+
+
+# --- Usage: what invoicing bills from ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageGroup:
+    """Usage of one (day, country, network, channel, unit price, kind); `day` is None for in-period groups."""
+
+    day: datetime.date | None
+    country: str
+    network: str
+    channel: str
+    unit_price: Decimal
+    kind: str  # "usage" or "correction"
+    messages: int
+    parts: int
+    charge: Decimal  # exact, 6 decimals
+
+    @property
+    def is_prior(self) -> bool:
+        return self.day is not None
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """The grouped open usage of one account's range, the number of buckets it sums, and what was read:
+    (tenant id, account id, start, end, delivered only, include prior)."""
+
+    groups: list[UsageGroup]
+    buckets: int
+    scope: tuple
+
+
+class UsageRecord(Protocol):
+    """One billed or billable messaging record, as the plugin reads it (preview list, annex, evidence)."""
+
+    message_id: str
+    submitted_at: datetime.datetime
+    day: datetime.date
+    destination: str
+    country: str
+    network: str
+    channel: str
+    parts: int
+    status: str
+    unit_price: Decimal
+    charge: Decimal
+    rolled_back: bool
+
+
+class UsageCorrection(Protocol):
+    """A change of a billed record (status or rollback) that became open correction usage."""
+
+    record: UsageRecord
+    parts: int
+    charge: Decimal  # signed, 6 decimals
+    reason: str
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    """What identifies the usage behind one invoice line, for reading its records back."""
+
+    country: str
+    network: str
+    channel: str
+    unit_price: Decimal
+    day: datetime.date | None  # prior-period and correction lines: their day
+    since: datetime.date | None  # in-period lines: the invoice's period start
+
+
+class UsageSource(Protocol):
+    """The host's usage, summarised in buckets that invoicing claims with an opaque claim id (its invoice id).
+
+    Callers take `lock` first, in the transaction that claims or releases: it serialises with the host's
+    ingestion of the tenant, so a summary read under it is exactly what a claim in the same transaction takes.
+    """
+
+    def lock(self, *, tenant_id: int, synchronous_commit: bool = True) -> None: ...
+
+    def summarise(
+        self,
+        *,
+        tenant_id: int,
+        account_id: int,
+        start: datetime.date,
+        end: datetime.date,
+        delivered_only: bool = False,
+        include_prior: bool = False,
+    ) -> list[UsageGroup]: ...
+
+    def claim(
+        self,
+        *,
+        tenant_id: int,
+        account_id: int,
+        start: datetime.date,
+        end: datetime.date,
+        claim_id: int,
+        delivered_only: bool = False,
+        include_prior: bool = False,
+    ) -> list[UsageGroup]: ...
+
+    def summaries(
+        self,
+        *,
+        tenant_id: int,
+        ranges: dict[int, tuple[datetime.date, datetime.date]],
+        delivered_only: bool = False,
+        include_prior: bool = False,
+    ) -> dict[int, UsageSummary]: ...
+
+    def claims(self, *, tenant_id: int, claims: dict[int, UsageSummary]) -> dict[int, list[UsageGroup]]: ...
+
+    def release(self, *, tenant_id: int, claim_id: int) -> int: ...
+
+    def has_unbilled(self, *, tenant_id: int, account_id: int, before_or_on: datetime.date) -> bool: ...
+
+    def records(
+        self,
+        *,
+        tenant_id: int,
+        account_id: int,
+        start: datetime.date | None,
+        end: datetime.date | None,
+        claim_id: int | None = None,
+        include_prior: bool = False,
+    ) -> Sequence[UsageRecord]: ...
+
+    def line_records(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageRecord]: ...
+
+    def line_corrections(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageCorrection]: ...

@@ -6,7 +6,8 @@ from django.core.paginator import Page, Paginator
 
 from msgplatform.accounts.models import Account
 from msgplatform.core.errors import NotFound
-from msgplatform.messaging import usage
+
+from ..conf import usage_source
 
 
 def preview_records_page(
@@ -15,7 +16,7 @@ def preview_records_page(
     """The unbilled postpaid records of one of the tenant's users in the range, oldest first."""
     if not Account.objects.filter(tenant=tenant, pk=account_id).exists():
         raise NotFound("No such user.")
-    qs = usage.usage_records(tenant_id=tenant.id, account_id=int(account_id), start=period_start, end=period_end)
+    qs = usage_source().records(tenant_id=tenant.id, account_id=int(account_id), start=period_start, end=period_end)
     return Paginator(qs, per_page).get_page(page)
 
 
@@ -23,6 +24,6 @@ def invoice_records(*, tenant, invoice):
     """Exactly the records an invoice billed (its claimed buckets), for the annex and the evidence file."""
     if invoice.tenant_id != tenant.id:
         raise NotFound("No such invoice.")
-    return usage.usage_records(
+    return usage_source().records(
         tenant_id=tenant.id, account_id=invoice.account_id, start=None, end=None, claim_id=invoice.pk
     )

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from msgplatform.core.errors import ValidationFailed
-from msgplatform.messaging.models import MICROS, MessageRecord, RecordCorrection
 
+from ..conf import usage_source
+from ..contracts import UsageLine
 from ..models import Invoice, LineKind
 from ..money import money_round
 
@@ -39,37 +40,15 @@ def _neutral(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _line_records(invoice: Invoice, line):
-    qs = MessageRecord.objects.filter(
-        tenant_id=invoice.tenant_id,
-        rollup__billed_by=invoice.pk,
-        rollup__kind="usage",
+def _usage_line(invoice: Invoice, line) -> UsageLine:
+    prior = line.kind in (LineKind.PRIOR_USAGE, LineKind.CORRECTION)
+    return UsageLine(
         country=line.country,
         network=line.network,
         channel=line.channel,
         unit_price=line.unit_price,
-    )
-    if line.kind == LineKind.PRIOR_USAGE:
-        qs = qs.filter(day=line.usage_day)
-    elif invoice.period_start:
-        qs = qs.filter(day__gte=invoice.period_start)
-    return qs.order_by("submitted_at", "id").iterator(chunk_size=2000)
-
-
-def _line_corrections(invoice: Invoice, line):
-    return (
-        RecordCorrection.objects.filter(
-            tenant_id=invoice.tenant_id,
-            rollup__billed_by=invoice.pk,
-            rollup__day=line.usage_day,
-            rollup__country=line.country,
-            rollup__network=line.network,
-            rollup__channel=line.channel,
-            rollup__unit_price_micros=int(line.unit_price * MICROS),
-        )
-        .select_related("record")
-        .order_by("id")
-        .iterator(chunk_size=2000)
+        day=line.usage_day if prior else None,
+        since=None if prior else invoice.period_start,
     )
 
 
@@ -96,15 +75,16 @@ def evidence_rows(invoice: Invoice) -> Iterator[list[str]]:
         raise ValidationFailed("Only postpaid invoices have usage evidence.")
     yield HEADER
     closing = Decimal(0)
+    source = usage_source()
     for line in invoice.lines.order_by("position"):
         raw = Decimal(0)
+        usage_line = _usage_line(invoice, line)
         if line.kind == LineKind.CORRECTION:
-            for c in _line_corrections(invoice, line):
-                charge = Decimal(c.charge_micros) / MICROS
-                raw += charge
-                yield _record_row(line, c.record, parts=c.parts, charge=charge, note=c.reason)
+            for c in source.line_corrections(tenant_id=invoice.tenant_id, claim_id=invoice.pk, line=usage_line):
+                raw += c.charge
+                yield _record_row(line, c.record, parts=c.parts, charge=c.charge, note=c.reason)
         else:
-            for r in _line_records(invoice, line):
+            for r in source.line_records(tenant_id=invoice.tenant_id, claim_id=invoice.pk, line=usage_line):
                 raw += r.charge
                 note = "rolled back after billing" if r.rolled_back else ""
                 yield _record_row(line, r, parts=r.parts, charge=r.charge, note=note)

@@ -18,9 +18,10 @@ from msgplatform.accounts.services.balance import balance_change
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from msgplatform.core.events import event_record
-from msgplatform.messaging import usage
 
 from .. import api as invoicing_api
+from ..conf import usage_source
+from ..contracts import UsageGroup
 from ..models import Invoice, InvoiceLine, InvoiceSource, InvoiceStatus, InvoiceTax, LineKind, PaymentStatus
 from ..money import ZERO, Totals, line_amount, quantum, totals_compute
 from .configuration import settings_for, taxes_applicable
@@ -194,7 +195,7 @@ def _write_lines(
     return totals
 
 
-def usage_lines(groups: list[usage.UsageGroup], currency: str) -> list[LineSpec]:
+def usage_lines(groups: list[UsageGroup], currency: str) -> list[LineSpec]:
     """Invoice lines from usage groups: by country, network, channel and unit price; prior-period ones by day."""
     lines = []
     for g in groups:
@@ -340,7 +341,7 @@ def _postpaid_guards(tenant, account_id, period_start, period_end) -> Account:
 def invoice_preview_postpaid(*, tenant, account_id, period_start, period_end) -> Preview:
     """What "Create" would bill for the range, without writing anything."""
     account = _postpaid_guards(tenant, account_id, period_start, period_end)
-    groups = usage.usage_summarise(
+    groups = usage_source().summarise(
         tenant_id=tenant.id,
         account_id=account.id,
         start=period_start,
@@ -381,7 +382,7 @@ def invoice_create_postpaid(
 ) -> Invoice:
     account = _postpaid_guards(tenant, account_id, period_start, period_end)
     invoice_date, due_date = _dates(tenant, invoice_date, due_date)
-    usage.usage_lock(tenant_id=tenant.id)
+    usage_source().lock(tenant_id=tenant.id)
     other = period_conflict(tenant=tenant, account_id=account.id, start=period_start, end=period_end)
     if other is not None:
         raise Conflict(_conflict_message(other), code="period_overlap", field="period_start")
@@ -401,7 +402,7 @@ def invoice_create_postpaid(
         customer_notes=defaults.default_notes if notes is None else notes,
         created_by_id=actor_id,
     )
-    groups = usage.usage_claim(
+    groups = usage_source().claim(
         tenant_id=tenant.id,
         account_id=account.id,
         start=period_start,
@@ -486,8 +487,8 @@ def invoice_delete_draft(*, tenant, invoice_id, actor_id) -> None:
     if not invoice.is_draft:
         raise Immutable(f"Invoice {invoice} is {invoice.status}; approved invoices are voided, never deleted.")
     if invoice.is_postpaid:
-        usage.usage_lock(tenant_id=tenant.id)
-        usage.usage_release(tenant_id=tenant.id, claim_id=invoice.pk)
+        usage_source().lock(tenant_id=tenant.id)
+        usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
     _event(
         invoice,
         "invoice.deleted",
@@ -594,7 +595,7 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
     if not reason:
         raise ValidationFailed("Say why the invoice is voided.", field="reason")
     if Invoice.objects.filter(tenant=tenant, pk=invoice_id, billing_method=BillingMethod.POSTPAID).exists():
-        usage.usage_lock(tenant_id=tenant.id)
+        usage_source().lock(tenant_id=tenant.id)
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
     if invoice.status == InvoiceStatus.DRAFT:
         raise Conflict("Drafts are deleted, not voided.", code="not_approved")
@@ -608,7 +609,7 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
     invoice.void_reason = reason[:300]
     invoice.save()
     if invoice.is_postpaid:
-        usage.usage_release(tenant_id=tenant.id, claim_id=invoice.pk)
+        usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
         rounding = invoice.usage_raw - invoice.subtotal
         if rounding and invoice.total != 0:
             balance_change(

@@ -29,8 +29,9 @@ from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
 from msgplatform.core.events import event_record
 from msgplatform.core.models import Event
-from msgplatform.messaging import usage
 
+from ..conf import usage_source
+from ..contracts import UsageSummary
 from ..models import (
     BillingSchedule,
     Interval,
@@ -298,7 +299,7 @@ def _resolve_manual_overlap(schedule: BillingSchedule, period: Period, other: In
 class _Draft:
     schedule: BillingSchedule
     billed: Period
-    summary: usage.UsageSummary
+    summary: UsageSummary
     taxes: list
     invoice: Invoice
 
@@ -327,7 +328,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
     """
     outcomes: dict[int, tuple] = {}
     with transaction.atomic():
-        usage.usage_lock(tenant_id=tenant.id, synchronous_commit=False)
+        usage_source().lock(tenant_id=tenant.id, synchronous_commit=False)
         due = []
         for schedule in _schedules_lock(tenant=tenant, schedule_ids=schedule_ids):
             outcomes[schedule.id] = ("idle", None, schedule)
@@ -349,7 +350,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                 outcomes[schedule.id] = ("covered", None, schedule)
             else:
                 billable.append((schedule, period, billed))
-        summaries = usage.usage_summaries(
+        summaries = usage_source().summaries(
             tenant_id=tenant.id,
             ranges={schedule.account_id: (billed.start, billed.end) for schedule, _, billed in billable},
             delivered_only=settings.bill_delivered_only,
@@ -407,7 +408,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
             Invoice.objects.bulk_create([d.invoice for d in drafts])
             InvoiceLine.objects.bulk_create(rows[0])
             InvoiceTax.objects.bulk_create(rows[1])
-            claimed = usage.usage_claims(tenant_id=tenant.id, claims={d.invoice.pk: d.summary for d in drafts})
+            claimed = usage_source().claims(tenant_id=tenant.id, claims={d.invoice.pk: d.summary for d in drafts})
             moves: dict[tuple, list[int]] = {}
             for d in drafts:
                 if claimed[d.invoice.pk] != d.summary.groups:
@@ -521,7 +522,7 @@ def schedule_dry_run(*, tenant, schedule_id) -> DryRun:
     if period is None:
         return DryRun(None, None)
     settings = settings_for(tenant)
-    groups = usage.usage_summarise(
+    groups = usage_source().summarise(
         tenant_id=tenant.id,
         account_id=schedule.account_id,
         start=period.start,
@@ -555,16 +556,16 @@ def schedule_dry_run(*, tenant, schedule_id) -> DryRun:
 def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
     """Rebuild a postpaid draft from usage: releases its usage and claims the same range again (late records
     included), recomputing lines and taxes."""
-    usage.usage_lock(tenant_id=tenant.id)
+    usage_source().lock(tenant_id=tenant.id)
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
     if not invoice.is_draft:
         raise Immutable(f"Invoice {invoice} is {invoice.status}; only drafts can be regenerated.")
     if not invoice.is_postpaid:
         raise ValidationFailed("Only postpaid drafts are built from usage.")
     before = invoice.total
-    usage.usage_release(tenant_id=tenant.id, claim_id=invoice.pk)
+    usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
     settings = settings_for(tenant)
-    claimed = usage.usage_claim(
+    claimed = usage_source().claim(
         tenant_id=tenant.id,
         account_id=invoice.account_id,
         start=invoice.period_start,
@@ -595,6 +596,6 @@ def draft_has_late_usage(invoice: Invoice) -> bool:
     """Unbilled usage for days this open draft covers arrived after it was generated (regenerate to include)."""
     if not invoice.is_draft or not invoice.is_postpaid or invoice.period_end is None:
         return False
-    return usage.usage_has_unbilled(
+    return usage_source().has_unbilled(
         tenant_id=invoice.tenant_id, account_id=invoice.account_id, before_or_on=invoice.period_end
     )

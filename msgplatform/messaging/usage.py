@@ -3,14 +3,17 @@
 Invoicing never reads raw records to total a period: it reads and claims rollup buckets. A claim marks buckets
 with an opaque claim id (the invoice id) in the caller's transaction; a release (void, deleted draft) puts them
 back as open usage, merging with any open bucket of the same key that appeared meanwhile.
-Callers take `usage_lock` first: it is the same per-tenant lock ingestion holds, so a claim sees a consistent
-set of buckets and cannot deadlock with a batch. Under that lock the open buckets of a range cannot change, so a
-caller that summarised ranges can claim them without reading them again (`usage_summaries` + `usage_claims`).
+It implements invoicing.contracts.UsageSource (`MessagingUsageSource` at the end); the plugin reaches it only
+through that protocol. Callers take `usage_lock` first: it is the same per-tenant lock ingestion holds, so a
+claim sees a consistent set of buckets and cannot deadlock with a batch. Under that lock the open buckets of a
+range cannot change, so a caller that summarised ranges can claim them without reading them again
+(`usage_summaries` + `usage_claims`).
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,37 +21,10 @@ from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, DateField, F, Q, QuerySet, Sum, When
 from django.db.models.expressions import RawSQL
 
+from invoicing.contracts import UsageGroup, UsageLine, UsageSummary
+
 from .models import MICROS, MessageRecord, RecordCorrection, UsageKind, UsageRollup
 from .services.ingest import INGEST_LOCK_CLASS
-
-
-@dataclass(frozen=True)
-class UsageGroup:
-    """Usage of one (day, country, network, channel, unit price, kind); `day` is None for in-period groups."""
-
-    day: datetime.date | None
-    country: str
-    network: str
-    channel: str
-    unit_price: Decimal
-    kind: str
-    messages: int
-    parts: int
-    charge: Decimal  # exact, 6 decimals
-
-    @property
-    def is_prior(self) -> bool:
-        return self.day is not None
-
-
-@dataclass(frozen=True)
-class UsageSummary:
-    """The grouped open usage of one account's range, the number of buckets it sums, and what was read:
-    (tenant id, account id, start, end, delivered only, include prior)."""
-
-    groups: list[UsageGroup]
-    buckets: int
-    scope: tuple
 
 
 def usage_lock(*, tenant_id: int, synchronous_commit: bool = True) -> None:
@@ -309,19 +285,71 @@ def usage_release(*, tenant_id: int, claim_id: int) -> int:
 
 
 def usage_records(
-    *, tenant_id: int, account_id: int, start: datetime.date, end: datetime.date, claim_id: int | None = None
+    *,
+    tenant_id: int,
+    account_id: int,
+    start: datetime.date | None,
+    end: datetime.date | None,
+    claim_id: int | None = None,
+    include_prior: bool = False,
 ) -> QuerySet[MessageRecord]:
-    """The records behind a preview (unbilled, in range) or behind a claim (exactly the billed ones)."""
+    """The records behind a preview (unbilled, in range, and before it when `include_prior`) or behind a claim
+    (exactly the billed ones)."""
     qs = MessageRecord.objects.filter(tenant_id=tenant_id, account_id=account_id)
     if claim_id is None:
-        qs = qs.filter(day__gte=start, day__lte=end, rollup__billed_by__isnull=True, billing_method="postpaid")
+        qs = qs.filter(day__lte=end, rollup__billed_by__isnull=True, billing_method="postpaid")
+        if not include_prior:
+            qs = qs.filter(day__gte=start)
     else:
         qs = qs.filter(rollup__billed_by=claim_id)
     return qs.order_by("submitted_at", "id")
 
 
-def usage_corrections_of_claim(*, tenant_id: int, claim_id: int) -> QuerySet[RecordCorrection]:
-    return RecordCorrection.objects.filter(tenant_id=tenant_id, rollup__billed_by=claim_id).select_related("record")
+def usage_line_records(*, tenant_id: int, claim_id: int, line: UsageLine) -> Iterator[MessageRecord]:
+    """The records of a claim behind one invoice line (route and unit price, its day or its period), streamed."""
+    qs = MessageRecord.objects.filter(
+        tenant_id=tenant_id,
+        rollup__billed_by=claim_id,
+        rollup__kind=UsageKind.USAGE,
+        country=line.country,
+        network=line.network,
+        channel=line.channel,
+        unit_price=line.unit_price,
+    )
+    if line.day is not None:
+        qs = qs.filter(day=line.day)
+    elif line.since is not None:
+        qs = qs.filter(day__gte=line.since)
+    return qs.order_by("submitted_at", "id").iterator(chunk_size=2000)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A change of a billed record, as invoicing.contracts.UsageCorrection."""
+
+    record: MessageRecord
+    parts: int
+    charge: Decimal
+    reason: str
+
+
+def usage_line_corrections(*, tenant_id: int, claim_id: int, line: UsageLine) -> Iterator[Correction]:
+    """The record changes of a claim behind one correction line (its day, route and unit price), streamed."""
+    qs = (
+        RecordCorrection.objects.filter(
+            tenant_id=tenant_id,
+            rollup__billed_by=claim_id,
+            rollup__day=line.day,
+            rollup__country=line.country,
+            rollup__network=line.network,
+            rollup__channel=line.channel,
+            rollup__unit_price_micros=int(line.unit_price * MICROS),
+        )
+        .select_related("record")
+        .order_by("id")
+    )
+    for c in qs.iterator(chunk_size=2000):
+        yield Correction(record=c.record, parts=c.parts, charge=Decimal(c.charge_micros) / MICROS, reason=c.reason)
 
 
 def usage_has_unbilled(*, tenant_id: int, account_id: int, before_or_on: datetime.date) -> bool:
@@ -333,3 +361,18 @@ def usage_has_unbilled(*, tenant_id: int, account_id: int, before_or_on: datetim
         billing_method="postpaid",
         day__lte=before_or_on,
     ).exists()
+
+
+class MessagingUsageSource:
+    """The messaging app's implementation of invoicing.contracts.UsageSource (named by INVOICING_USAGE_SOURCE)."""
+
+    lock = staticmethod(usage_lock)
+    summarise = staticmethod(usage_summarise)
+    claim = staticmethod(usage_claim)
+    summaries = staticmethod(usage_summaries)
+    claims = staticmethod(usage_claims)
+    release = staticmethod(usage_release)
+    has_unbilled = staticmethod(usage_has_unbilled)
+    records = staticmethod(usage_records)
+    line_records = staticmethod(usage_line_records)
+    line_corrections = staticmethod(usage_line_corrections)
