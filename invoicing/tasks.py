@@ -6,21 +6,17 @@ from celery import shared_task
 
 from msgplatform.accounts.models import Tenant
 
-from .services.billing_runs import billing_batch_run, billing_run_start
+from .services.billing_runs import batch_dispatch, billing_batch_run, billing_run_start
 from .services.documents import invoice_pdf_render
 from .services.emails import email_deliver, email_due_for_retry, email_retry_backoff
 from .services.jobs import job_run
 from .services.reminders import auto_reminders_run
 
 
-def _dispatch(run_id: int, schedule_ids: list[int], as_of: datetime.date | None) -> None:
-    run_billing_batch.delay(run_id, schedule_ids, as_of.isoformat() if as_of else None)
-
-
 @shared_task(name="invoicing.tasks.billing_tick")
 def billing_tick() -> int:
     """Periodic (Celery beat): one run over every tenant, one task per batch of schedules; then reminders."""
-    run_id = billing_run_start(dispatch=_dispatch).id
+    run_id = billing_run_start(dispatch=batch_dispatch).id
     for tenant_id in Tenant.objects.filter(is_active=True).values_list("id", flat=True):
         reminder_tick.delay(tenant_id)
     return run_id

@@ -20,6 +20,7 @@ from msgplatform.accounts.models import Tenant
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import ValidationFailed
 
+from ..dispatch import RUN_BILLING_BATCH, task_send
 from ..models import BillingRun, BillingSchedule, ScheduleStatus
 from .recurring import schedule_bill_due, schedule_is_due, schedule_record_failure, schedules_bill_due
 
@@ -34,6 +35,11 @@ def due_schedule_ids(*, tenant=None, as_of: datetime.date | None = None) -> list
     return [s.id for s in qs.iterator(chunk_size=2000) if schedule_is_due(s, as_of or tenant_today(s.tenant))]
 
 
+def batch_dispatch(run_id: int, schedule_ids: list[int], as_of: datetime.date | None) -> None:
+    """Send one batch to a worker (called after the run row commits)."""
+    task_send(RUN_BILLING_BATCH, run_id, schedule_ids, as_of.isoformat() if as_of else None)
+
+
 def billing_run_start(
     *,
     tenant=None,
@@ -42,7 +48,8 @@ def billing_run_start(
     dispatch: Callable[[int, list[int], datetime.date | None], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> BillingRun:
-    """Create the run row and hand each batch to `dispatch` (Celery) after commit, or run them here."""
+    """Create the run row and hand each batch to `dispatch` after commit (`batch_dispatch`: a Celery task), or,
+    without one, run the batches here."""
     if as_of is not None and tenant is not None and as_of > tenant_today(tenant):
         raise ValidationFailed("A billing run cannot be dated after today.", field="as_of")
     ids = due_schedule_ids(tenant=tenant, as_of=as_of)

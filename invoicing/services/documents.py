@@ -16,6 +16,7 @@ from django.db.models import Max
 
 from msgplatform.core.errors import NotFound
 
+from ..dispatch import RENDER_INVOICE_PDF, task_send_after_commit
 from ..documents.pdf import TEMPLATE_VERSION, render_invoice_pdf
 from ..models import Invoice, InvoiceDocument, InvoiceStatus, LineKind
 from ..money import money_format
@@ -197,7 +198,4 @@ def invoice_pdf_versions(*, tenant, invoice_id) -> list[InvoiceDocument]:
 
 def schedule_pdf_render(invoice_id: int) -> None:
     """After the current transaction commits, render the new state's PDF in a worker."""
-    from .. import tasks
-
-    # robust: a failing dispatch (or an eager render) is logged and never undoes the committed payment or approval.
-    transaction.on_commit(lambda: tasks.render_invoice_pdf.delay(invoice_id), robust=True)
+    task_send_after_commit(RENDER_INVOICE_PDF, invoice_id)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from msgplatform.core.errors import ValidationFailed
 from msgplatform.core.events import event_record
 
+from ..dispatch import DELIVER_EMAIL, task_send_after_commit
 from ..models import EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
 from ..money import money_format
 from ..rules import due_status
@@ -193,14 +194,8 @@ def email_queue(
         job=job,
     )
     entry.invoices.set(list(invoices))
-    transaction.on_commit(lambda: _dispatch(entry.pk), robust=True)
+    task_send_after_commit(DELIVER_EMAIL, entry.pk)
     return entry
-
-
-def _dispatch(log_id: int) -> None:
-    from .. import tasks
-
-    tasks.deliver_email.delay(log_id)
 
 
 @transaction.atomic

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from msgplatform.core.errors import NotFound
 from msgplatform.core.events import event_record
 
+from ..dispatch import RUN_JOB, task_send_after_commit
 from ..models import Job
 
 log = logging.getLogger(__name__)
 
 
 def job_dispatch(job_id: int) -> None:
-    from .. import tasks
-
-    transaction.on_commit(lambda: tasks.run_job.delay(job_id), robust=True)
+    task_send_after_commit(RUN_JOB, job_id)
 
 
 def job_run(*, job_id: int) -> None:

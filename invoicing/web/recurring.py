@@ -10,10 +10,9 @@ from msgplatform.accounts.models import BillingMethod
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.errors import DomainError
 
-from .. import tasks
 from ..models import BillingRun, BillingSchedule
 from ..periods import next_period
-from ..services.billing_runs import billing_run_start
+from ..services.billing_runs import batch_dispatch, billing_run_start
 from ..services.recurring import schedule_create, schedule_dry_run, schedule_start, schedule_stop, schedule_update
 from .common import csv_download, form_error, found, is_htmx, staff_action
 from .forms import ScheduleForm
@@ -169,7 +168,7 @@ def schedule_dry_run_view(request, schedule_id):
 def billing_run_view(request):
     """Run billing now for this admin: one BillingRun, its batches handed to the Celery workers."""
     try:
-        run = billing_run_start(tenant=request.tenant, actor_id=request.user.id, dispatch=tasks._dispatch)
+        run = billing_run_start(tenant=request.tenant, actor_id=request.user.id, dispatch=batch_dispatch)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("invoicing:schedule-list")

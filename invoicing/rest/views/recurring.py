@@ -13,7 +13,7 @@ from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
 from msgplatform.core.errors import NotFound
 
 from ...models import BillingRun, BillingSchedule
-from ...services.billing_runs import billing_run_start
+from ...services.billing_runs import batch_dispatch, billing_run_start
 from ...services.recurring import (
     schedule_create,
     schedule_dry_run,
@@ -140,12 +140,6 @@ class ScheduleDryRunView(InvoicingAPIView):
         return Response(self.out(DryRunOut, result))
 
 
-def _dispatch(run_id, schedule_ids, as_of):
-    from ... import tasks
-
-    tasks._dispatch(run_id, schedule_ids, as_of)
-
-
 class BillingRunListView(ListModelMixin, InvoicingAPIView):
     required_perm = method_perms()
     serializer_class = BillingRunOut
@@ -172,7 +166,7 @@ class BillingRunListView(ListModelMixin, InvoicingAPIView):
     def post(self, request):
         data = input_of(BillingRunIn, request)
         run = billing_run_start(
-            tenant=request.tenant, as_of=data.get("as_of"), actor_id=request.user.id, dispatch=_dispatch
+            tenant=request.tenant, as_of=data.get("as_of"), actor_id=request.user.id, dispatch=batch_dispatch
         )
         return Response(self.out(BillingRunOut, run), status=status.HTTP_202_ACCEPTED)
 
