@@ -1,5 +1,7 @@
 """The facade of the invoicing plugin: the only module of `invoicing` the host platform imports."""
 
+import datetime
+
 from msgplatform.core.clock import tenant_today
 
 from .contracts import NO_LICENSE, LicenseInfo
@@ -25,3 +27,13 @@ def billing_methods_selectable(tenant) -> list[str]:
     if not info.active:
         return []
     return ["prepaid", "postpaid"] if info.postpaid else ["prepaid"]
+
+
+def license_grant(
+    *, tenant, prepaid: bool, postpaid: bool, valid_until: datetime.date, actor_id: int | None
+) -> LicenseInfo:
+    """Grant (or change) the tenant's Invoicing Licence, as the platform owner's licence page does."""
+    from .services.licenses import license_grant as grant
+
+    grant(tenant=tenant, prepaid=prepaid, postpaid=postpaid, valid_until=valid_until, actor_id=actor_id)
+    return license_for(tenant)

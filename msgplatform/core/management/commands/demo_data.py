@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from invoicing.services.licenses import license_grant
+from invoicing import api as invoicing_api
 from msgplatform.accounts.models import BillingMethod, StaffRole, User
 from msgplatform.accounts.services.accounts import account_create
 from msgplatform.accounts.services.tenants import staff_create, tenant_create
@@ -111,7 +111,7 @@ class Command(BaseCommand):
                     role=role,
                     actor_id=owner.id,
                 )
-            license_grant(
+            invoicing_api.license_grant(
                 tenant=tenant,
                 prepaid=True,
                 postpaid=True,
