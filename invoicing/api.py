@@ -1,10 +1,16 @@
-"""The facade of the invoicing plugin: the only module of `invoicing` the host platform imports."""
+"""The facade of the invoicing plugin: with contracts.py (the dataclasses it returns), the only module of `invoicing`
+the host platform imports."""
 
 import datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from msgplatform.core.clock import tenant_today
 
-from .contracts import NO_LICENSE, LicenseInfo
+from .contracts import NO_LICENSE, LicenseInfo, NavEntry
+from .money import money_format
 
 
 def license_for(tenant) -> LicenseInfo:
@@ -37,3 +43,101 @@ def license_grant(
 
     grant(tenant=tenant, prepaid=prepaid, postpaid=postpaid, valid_until=valid_until, actor_id=actor_id)
     return license_for(tenant)
+
+
+def money_display(amount: Decimal, currency: str) -> str:
+    """`amount` as every invoicing page shows money: "$1,234.50" for USD, "¥1,234" for JPY (the currency's digits).
+
+    The currency is the one the amount is in (an account's balance is in its admin's currency); there is no
+    default, since a wrong symbol on an amount is worse than an error.
+    """
+    if not currency:
+        raise ValueError("money_display needs the ISO 4217 currency of the amount")
+    return money_format(amount, currency)
+
+
+# --- Links on host pages --------------------------------------------------------------------------------------
+
+
+def _within(url_name: str, *fragments: str) -> bool:
+    return any(fragment in url_name for fragment in fragments)
+
+
+def navigation(tenant, *, area: str, namespace: str = "", url_name: str = "") -> list[NavEntry]:
+    """The plugin's entries of the host's navigation bar: `area` "staff" (an admin's staff) or "portal" (a user's
+    own login).
+
+    `namespace` and `url_name` name the page being shown (the request's resolver match); the entry it belongs to is
+    active. Staff of an admin without an active licence get a single entry to the "not licensed" page; the portal
+    entries stay, their pages say that invoicing is not licensed.
+    """
+    # Pages are grouped by their names in invoicing/web/urls.py: a new page of a section is marked with it.
+    ours = namespace == "invoicing"
+    if area == "portal":
+        return [
+            NavEntry(
+                "My invoices",
+                reverse("invoicing:portal-invoices"),
+                active=ours and url_name in ("portal-invoices", "portal-invoice"),
+            ),
+            NavEntry("Payments", reverse("invoicing:portal-payments"), active=ours and url_name == "portal-payments"),
+        ]
+    if area != "staff":
+        raise ValueError(f"No navigation area {area!r}: staff or portal")
+    info = license_for(tenant)
+    if not info.active:
+        return [NavEntry("Invoicing (not licensed)", reverse("invoicing:home"), group="setup", unavailable=True)]
+    entries = [
+        NavEntry("Dashboard", reverse("invoicing:home"), active=ours and url_name == "home"),
+        NavEntry(
+            "Invoices",
+            reverse("invoicing:invoice-list"),
+            active=ours and (_within(url_name, "invoice") or url_name in ("reminders", "job")),
+        ),
+    ]
+    if info.postpaid:
+        entries.append(
+            NavEntry(
+                "Recurring",
+                reverse("invoicing:schedule-list"),
+                active=ours and _within(url_name, "schedule", "billing-run"),
+            )
+        )
+    return [
+        *entries,
+        NavEntry("Payments", reverse("invoicing:payment-list"), active=ours and _within(url_name, "payment")),
+        NavEntry(
+            "Settings",
+            reverse("invoicing:settings"),
+            active=ours and _within(url_name, "settings", "tax", "token"),
+            group="setup",
+        ),
+        NavEntry("Events", reverse("invoicing:events"), active=ours and url_name == "events", group="setup"),
+        NavEntry("Outbox", reverse("invoicing:outbox"), active=ours and _within(url_name, "outbox"), group="setup"),
+    ]
+
+
+def account_links(account, *, area: str = "staff") -> list[NavEntry]:
+    """The plugin's buttons on an account's page; none without an active licence.
+
+    "staff": the account's invoices and payments and "Create invoice" of its billing method, for accounts that are
+    invoiced (not resellers). "portal": the user's own invoices and payments, on its home page.
+    """
+    if not license_for(account.tenant).active:
+        return []
+    if area == "portal":
+        return [
+            NavEntry("My invoices", reverse("invoicing:portal-invoices")),
+            NavEntry("My payments", reverse("invoicing:portal-payments")),
+        ]
+    if area != "staff":
+        raise ValueError(f"No account links for {area!r}: staff or portal")
+    if not account.invoiceable:
+        return []
+    of_account = urlencode({"account_id": account.id})
+    create = urlencode({"type": account.billing_method, "account": account.id})
+    return [
+        NavEntry("Invoices", f"{reverse('invoicing:invoice-list')}?{of_account}"),
+        NavEntry("Payments", f"{reverse('invoicing:payment-list')}?{of_account}"),
+        NavEntry("Create invoice", f"{reverse('invoicing:invoice-create')}?{create}"),
+    ]

@@ -160,3 +160,22 @@ class UsageSource(Protocol):
     def line_records(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageRecord]: ...
 
     def line_corrections(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageCorrection]: ...
+
+
+# --- Links the plugin puts on host pages ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link of the plugin on a host page: an entry of the navigation bar, or a button of an account's page.
+
+    `active` marks the entry of the page being shown. `group` says where the host places a bar entry: "main"
+    entries come with the daily work, before the host's own; "setup" entries (settings, logs) after them.
+    `unavailable` marks a link to a feature the admin has no licence for (the page it leads to says so).
+    """
+
+    label: str
+    url: str
+    active: bool = False
+    group: str = "main"
+    unavailable: bool = False

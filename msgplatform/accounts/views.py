@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from invoicing import api as invoicing_api
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
 from msgplatform.messaging.models import MICROS, UsageRollup
@@ -149,7 +150,8 @@ def account_detail(request, account_id):
     ledger = Paginator(selectors.ledger_for(tenant=request.tenant, account_id=account.id), 50).get_page(
         request.GET.get("page")
     )
-    return render(request, "accounts/account_detail.html", {"account": account, "ledger": ledger})
+    context = {"account": account, "ledger": ledger, "account_links": invoicing_api.account_links(account)}
+    return render(request, "accounts/account_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -175,7 +177,12 @@ def portal_home(request):
     ledger = Paginator(selectors.ledger_for(tenant=request.tenant, account_id=account.id), 50).get_page(
         request.GET.get("page")
     )
-    return render(request, "accounts/portal_home.html", {"account": account, "ledger": ledger})
+    context = {
+        "account": account,
+        "ledger": ledger,
+        "account_links": invoicing_api.account_links(account, area="portal"),
+    }
+    return render(request, "accounts/portal_home.html", context)
 
 
 def _month_start(value: str, today: datetime.date) -> datetime.date:
