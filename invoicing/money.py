@@ -79,3 +79,17 @@ def credited_so_far(*, base: Decimal, paid: Decimal, total: Decimal, currency: s
 
 def money_format(amount: Decimal, currency: str, locale: str = "en_US") -> str:
     return format_currency(amount, currency, locale=locale, currency_digits=True)
+
+
+# Counters keep amounts in integer thousandths (every ISO currency has at most 3 decimals): exact on SQLite too.
+MILLI = 1000
+
+
+def to_milli(amount: Decimal) -> int:
+    """An amount of at most 3 decimals as integer thousandths."""
+    return int(Decimal(amount) * MILLI)
+
+
+def from_milli(value: int) -> Decimal:
+    """Integer thousandths back to an amount."""
+    return Decimal(value) / MILLI

@@ -32,8 +32,7 @@ from ..models import (
     PaymentMonthTotal,
     PaymentStatus,
 )
-from ..money import ZERO, money_round
-from ..services.stats import MILLI
+from ..money import ZERO, from_milli, money_round
 
 SERIES_MONTHS = 12
 
@@ -107,7 +106,7 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
     for month, value in InvoiceMonthTotal.objects.filter(tenant=tenant, month__gte=first, month__lt=end).values_list(
         "month", "invoiced_milli"
     ):
-        invoiced[month] += Decimal(value) / MILLI
+        invoiced[month] += from_milli(value)
 
     # 4. Payments not reversed: how many (all time), and received per month of the window.
     received: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
@@ -117,7 +116,7 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
     ):
         payments += n
         if first <= month < end:
-            received[month] += Decimal(value) / MILLI
+            received[month] += from_milli(value)
 
     def money(value) -> Decimal:
         return money_round(value if value is not None else ZERO, currency)

@@ -13,12 +13,9 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from ..models import Invoice, InvoiceMonthTotal, InvoiceStatus, InvoiceTally, Payment, PaymentMonthTotal
+from ..money import to_milli
 
-MILLI = 1000
-
-
-def milli(amount: Decimal) -> int:
-    return int(Decimal(amount) * MILLI)
+milli = to_milli
 
 
 def month_of(day: datetime.date) -> datetime.date:
