@@ -15,6 +15,7 @@ api_v1 = [
     path("users/<int:account_id>/ledger/", accounts_rest.UserLedgerView.as_view(), name="user-ledger"),
     path("tokens/", accounts_rest.TokenListView.as_view(), name="tokens"),
     path("tokens/<int:token_id>/", accounts_rest.TokenDetailView.as_view(), name="token"),
+    path("platform/admins/", accounts_rest.AdminListView.as_view(), name="platform-admins"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("invoicing.rest.urls")),
 ]

@@ -45,6 +45,16 @@ def license_grant(
     return license_for(tenant)
 
 
+def license_admin_url(tenant) -> str:
+    """The platform owner's page of the tenant's licence: grant or change it (and the test clock where enabled)."""
+    return reverse("invoicing:owner-license", kwargs={"tenant_id": tenant.pk})
+
+
+def license_revoke_url(tenant) -> str:
+    """Where the platform owner's form POSTs to revoke the tenant's licence."""
+    return reverse("invoicing:owner-license-revoke", kwargs={"tenant_id": tenant.pk})
+
+
 def money_display(amount: Decimal, currency: str) -> str:
     """`amount` as every invoicing page shows money: "$1,234.50" for USD, "¥1,234" for JPY (the currency's digits).
 

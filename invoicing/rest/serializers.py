@@ -705,33 +705,7 @@ class PaymentsReportQuery(serializers.Serializer):
 # --- platform owner ------------------------------------------------------------------------------------------------
 
 
-class LicenceOut(serializers.Serializer):
-    active = serializers.BooleanField()
-    prepaid = serializers.BooleanField()
-    postpaid = serializers.BooleanField()
-    valid_until = serializers.DateField(allow_null=True)
-
-
-class AdminOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    currency = serializers.CharField()
-    timezone = serializers.CharField()
-    signup_slug = serializers.CharField()
-    is_active = serializers.BooleanField()
-    today = serializers.DateField(help_text="The admin's today (test clock included)")
-    clock_offset_days = serializers.IntegerField()
-    licence = LicenceOut()
-
-
-class AdminCreateIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. USD")
-    timezone = serializers.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin")
-    signup_slug = serializers.SlugField(max_length=60)
-    owner_username = serializers.CharField(max_length=150)
-    owner_email = serializers.EmailField(max_length=254)
-    owner_password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+# The admins themselves (AdminOut, AdminCreateIn) are the host's: msgplatform.accounts.rest.
 
 
 class LicenceIn(serializers.Serializer):

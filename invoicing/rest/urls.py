@@ -1,7 +1,8 @@
 """REST API v1 of the invoicing plugin, mounted under /api/v1/.
 
 Every view of the admins' staff inherits InvoicingAPIView, whose first permission is the licence check
-(403 not_licensed); the platform owner's views (platform/...) are outside any tenant and not licence-gated.
+(403 not_licensed); the platform owner's views of a licence (platform/admins/<id>/...) are outside any tenant and
+not licence-gated.
 """
 
 from django.urls import path
@@ -65,8 +66,7 @@ urlpatterns = [
         configuration.EmailTemplatePreviewView.as_view(),
         name="email-template-preview",
     ),
-    # platform owner
-    path("platform/admins/", platform.AdminListView.as_view(), name="platform-admins"),
+    # platform owner: an admin's licence and test clock (the admins themselves are the host's: platform/admins/)
     path("platform/admins/<int:tenant_id>/licence/", platform.LicenceView.as_view(), name="platform-licence"),
     path(
         "platform/admins/<int:tenant_id>/test-clock/advance/",

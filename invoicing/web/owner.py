@@ -1,4 +1,8 @@
-"""Platform owner pages: admins (tenants) and their Invoicing Licences. Not licence-gated: they grant it."""
+"""Platform owner pages of an admin's Invoicing Licence (and its test clock). Not licence-gated: they grant it.
+
+The list of admins and their creation are the host's pages (msgplatform.accounts.views); it links here through
+invoicing.api.license_admin_url, and these pages go back to it.
+"""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,36 +10,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from msgplatform.accounts.models import Tenant
 from msgplatform.accounts.permissions import owner_required
-from msgplatform.accounts.services.tenants import tenant_create
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
 
 from .. import api
 from ..services.clock import clock_advance, clock_enabled, clock_reset
 from ..services.licenses import license_grant, license_revoke
-from .forms import LicenseForm, TenantCreateForm
-
-
-@owner_required
-def tenant_list(request):
-    tenants = Tenant.objects.select_related("invoicing_license").order_by("name")
-    rows = [(t, api.license_for(t)) for t in tenants]
-    return render(request, "invoicing/owner/tenant_list.html", {"rows": rows})
-
-
-@owner_required
-@require_http_methods(["GET", "POST"])
-def tenant_create_view(request):
-    form = TenantCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            tenant = tenant_create(actor_id=request.user.id, **form.cleaned_data)
-        except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(request, f"Admin {tenant.name} created.")
-            return redirect("invoicing:owner-license", tenant_id=tenant.id)
-    return render(request, "invoicing/owner/tenant_form.html", {"form": form})
+from .forms import LicenseForm
 
 
 @owner_required
@@ -52,7 +33,7 @@ def license_edit(request, tenant_id):
     if request.method == "POST" and form.is_valid():
         license_grant(tenant=tenant, actor_id=request.user.id, **form.cleaned_data)
         messages.success(request, f"Invoicing licence granted to {tenant.name}.")
-        return redirect("invoicing:owner-tenants")
+        return redirect("accounts:owner-tenants")
     return render(
         request,
         "invoicing/owner/license_form.html",
@@ -88,4 +69,4 @@ def license_revoke_view(request, tenant_id):
     tenant = get_object_or_404(Tenant, pk=tenant_id)
     license_revoke(tenant=tenant, actor_id=request.user.id)
     messages.success(request, f"Invoicing licence of {tenant.name} revoked.")
-    return redirect("invoicing:owner-tenants")
+    return redirect("accounts:owner-tenants")

@@ -81,10 +81,8 @@ portal_urlpatterns = licensed_urlpatterns(
     ]
 )
 
-# Platform owner pages: they manage the licence itself.
+# Platform owner pages: they manage the licence itself (the list of admins is the host's, at platform/admins/).
 owner_urlpatterns = [
-    path("platform/admins/", owner.tenant_list, name="owner-tenants"),
-    path("platform/admins/new/", owner.tenant_create_view, name="owner-tenant-create"),
     path("platform/admins/<int:tenant_id>/licence/", owner.license_edit, name="owner-license"),
     path("platform/admins/<int:tenant_id>/licence/revoke/", owner.license_revoke_view, name="owner-license-revoke"),
     path("platform/admins/<int:tenant_id>/test-clock/", owner.test_clock_view, name="owner-test-clock"),

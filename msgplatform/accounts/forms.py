@@ -69,3 +69,15 @@ class SignupForm(forms.Form):
     def clean_password(self):
         validate_password(self.cleaned_data["password"])
         return self.cleaned_data["password"]
+
+
+class TenantCreateForm(forms.Form):
+    """The platform owner's new admin (tenant) with its owner login."""
+
+    name = forms.CharField(max_length=200, widget=forms.TextInput(_TEXT))
+    currency = forms.CharField(max_length=3, help_text="ISO 4217, e.g. USD", widget=forms.TextInput(_TEXT))
+    timezone = forms.CharField(max_length=64, initial="UTC", widget=forms.TextInput(_TEXT))
+    signup_slug = forms.SlugField(max_length=60, widget=forms.TextInput(_TEXT))
+    owner_username = forms.CharField(max_length=150, widget=forms.TextInput(_TEXT))
+    owner_email = forms.EmailField(widget=forms.EmailInput(_TEXT))
+    owner_password = forms.CharField(widget=forms.PasswordInput({**_TEXT, "autocomplete": "new-password"}))

@@ -100,3 +100,12 @@ class StaffPermission(BasePermission):
             return False
         request.tenant = request.user.tenant
         return True
+
+
+class PlatformOwnerPermission(BasePermission):
+    """DRF counterpart of `owner_required`: the platform owner (superuser) only."""
+
+    message = "Platform owner only."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)

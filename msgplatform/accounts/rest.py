@@ -1,4 +1,5 @@
-"""REST API v1 of the host platform: users (the billed accounts), their balance and ledger, staff API tokens.
+"""REST API v1 of the host platform: users (the billed accounts), their balance and ledger, staff API tokens, and
+the platform owner's admins (tenants).
 
 It also holds the plumbing every API module shares (the invoicing plugin's too): the problem+json schema of the
 error responses, the per-token throttle, the list pagination and the base view. Views are thin: parse with an input
@@ -20,12 +21,15 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from invoicing import api as invoicing_api
+from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import NotFound
 
 from . import selectors
-from .models import Account, AccountType, ApiToken, BillingMethod, StaffRole, User
-from .permissions import Perm, StaffPermission
+from .models import Account, AccountType, ApiToken, BillingMethod, StaffRole, Tenant, User
+from .permissions import Perm, PlatformOwnerPermission, StaffPermission
 from .services.accounts import account_create, account_update
+from .services.tenants import tenant_create
 from .services.tokens import token_create, token_revoke
 
 # --- shared plumbing --------------------------------------------------------------------------------------------
@@ -406,3 +410,91 @@ class TokenDetailView(StaffAPIView):
             raise NotFound("No such token.")
         token_revoke(token=token, actor_id=request.user.id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- platform owner: admins (tenants) ------------------------------------------------------------------------------
+# The owner is outside any tenant: it sees every admin. Licence and test clock endpoints are the invoicing plugin's
+# (invoicing/rest/views/platform.py); they answer with the same AdminOut.
+
+
+class LicenceOut(serializers.Serializer):
+    active = serializers.BooleanField()
+    prepaid = serializers.BooleanField()
+    postpaid = serializers.BooleanField()
+    valid_until = serializers.DateField(allow_null=True)
+
+
+class AdminOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    timezone = serializers.CharField()
+    signup_slug = serializers.CharField()
+    is_active = serializers.BooleanField()
+    today = serializers.DateField(help_text="The admin's today (test clock included)")
+    clock_offset_days = serializers.IntegerField()
+    licence = LicenceOut()
+
+
+class AdminCreateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. USD")
+    timezone = serializers.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin")
+    signup_slug = serializers.SlugField(max_length=60)
+    owner_username = serializers.CharField(max_length=150)
+    owner_email = serializers.EmailField(max_length=254)
+    owner_password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+
+
+def admin_body(tenant: Tenant) -> dict:
+    """What AdminOut renders for an admin: its settings, its today and its licence (from the invoicing facade)."""
+    info = invoicing_api.license_for(tenant)
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "currency": tenant.currency,
+        "timezone": tenant.timezone,
+        "signup_slug": tenant.signup_slug,
+        "is_active": tenant.is_active,
+        "today": tenant_today(tenant),
+        "clock_offset_days": tenant.clock_offset_days,
+        "licence": {
+            "active": info.active,
+            "prepaid": info.prepaid,
+            "postpaid": info.postpaid,
+            "valid_until": info.valid_until,
+        },
+    }
+
+
+class AdminListView(ListModelMixin, GenericAPIView):
+    permission_classes = [PlatformOwnerPermission]
+    throttle_classes = [ApiRateThrottle]
+    pagination_class = ApiPagination
+    serializer_class = AdminOut
+
+    def get_queryset(self):
+        return Tenant.objects.order_by("name", "id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AdminOut([admin_body(t) for t in page], many=True).data)
+
+    @extend_schema(
+        operation_id="platform_admins_list",
+        summary="Every admin with its licence",
+        responses={200: AdminOut, **problems()},
+    )
+    def get(self, request):
+        return self.list(request)
+
+    @extend_schema(
+        operation_id="platform_admins_create",
+        summary="Create an admin (tenant) and its owner login",
+        request=AdminCreateIn,
+        responses={201: AdminOut, **problems(400, 409)},
+    )
+    def post(self, request):
+        data = input_of(AdminCreateIn, request)
+        tenant = tenant_create(actor_id=request.user.id, **data)
+        return Response(AdminOut(admin_body(tenant)).data, status=status.HTTP_201_CREATED)

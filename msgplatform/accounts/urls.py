@@ -24,6 +24,8 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("platform/admins/", views.tenant_list, name="owner-tenants"),
+    path("platform/admins/new/", views.tenant_create_view, name="owner-tenant-create"),
     path("users/", views.account_list, name="account-list"),
     path("users/new/", views.account_create_view, name="account-create"),
     path("users/<int:account_id>/", views.account_detail, name="account-detail"),

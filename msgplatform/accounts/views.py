@@ -1,5 +1,6 @@
-"""Pages of the host platform: staff manage their users, public signup, the user's own portal (balance, ledger,
-usage). The user's invoices are the invoicing plugin's portal pages (/me/invoices/)."""
+"""Pages of the host platform: the platform owner manages admins (tenants), staff manage their users, public signup,
+the user's own portal (balance, ledger, usage). The user's invoices are the invoicing plugin's portal pages
+(/me/invoices/); the admins' Invoicing Licences are the plugin's owner pages, linked through its facade."""
 
 import csv
 import datetime
@@ -18,10 +19,11 @@ from msgplatform.core.errors import DomainError
 from msgplatform.messaging.models import MICROS, UsageRollup
 
 from . import selectors
-from .forms import AccountCreateForm, AccountForm, SignupForm
+from .forms import AccountCreateForm, AccountForm, SignupForm, TenantCreateForm
 from .models import Tenant
-from .permissions import Perm, portal_required, staff_required
+from .permissions import Perm, owner_required, portal_required, staff_required
 from .services.accounts import account_create, account_signup, account_update
+from .services.tenants import tenant_create
 
 
 def home(request):
@@ -30,7 +32,7 @@ def home(request):
     if not user.is_authenticated:
         return redirect("accounts:login")
     if user.is_superuser:
-        return redirect("invoicing:owner-tenants")
+        return redirect("accounts:owner-tenants")
     if user.account_id:
         return redirect("accounts:portal-home")
     return redirect("accounts:account-list")
@@ -38,6 +40,36 @@ def home(request):
 
 def _form_errors_from(form, error: DomainError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@owner_required
+def tenant_list(request):
+    rows = [
+        {
+            "tenant": tenant,
+            "licence": invoicing_api.license_for(tenant),
+            "licence_url": invoicing_api.license_admin_url(tenant),
+            "revoke_url": invoicing_api.license_revoke_url(tenant),
+        }
+        for tenant in Tenant.objects.order_by("name")
+    ]
+    return render(request, "accounts/tenant_list.html", {"rows": rows})
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def tenant_create_view(request):
+    form = TenantCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant = tenant_create(actor_id=request.user.id, **form.cleaned_data)
+        except DomainError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"Admin {tenant.name} created.")
+            # Next step for a new admin: its Invoicing Licence, on the plugin's page.
+            return redirect(invoicing_api.license_admin_url(tenant))
+    return render(request, "accounts/tenant_form.html", {"form": form})
 
 
 @staff_required(Perm.VIEW)

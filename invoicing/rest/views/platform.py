@@ -1,6 +1,8 @@
-"""Platform owner endpoints (superuser, session login): admins, their Invoicing Licence, the test clock.
+"""Platform owner endpoints (superuser, session login) of an admin's Invoicing Licence and its test clock.
 
-The owner is outside any tenant (it sees every admin), so the licence check in front never stops it.
+The admins themselves (list, create) are the host's endpoints (msgplatform.accounts.rest); these answer with the
+host's representation of the admin (AdminOut). The owner is outside any tenant, so the licence check in front
+never stops it.
 """
 
 from __future__ import annotations
@@ -9,41 +11,17 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from msgplatform.accounts.models import Tenant
-from msgplatform.accounts.rest import ApiPagination, ApiRateThrottle, input_of, path_id, problems
-from msgplatform.accounts.services.tenants import tenant_create
-from msgplatform.core.clock import tenant_today
+from msgplatform.accounts.rest import AdminOut, ApiRateThrottle, admin_body, input_of, path_id, problems
 
-from ... import api
 from ...services.clock import clock_advance, clock_reset
 from ...services.licenses import license_grant, license_revoke
 from ..permissions import InvoicingLicensed, PlatformOwner
-from ..serializers import AdminCreateIn, AdminOut, ClockAdvanceIn, LicenceIn
+from ..serializers import ClockAdvanceIn, LicenceIn
 
 TENANT_ID = path_id("tenant_id", "The admin (tenant) id")
-
-
-def _admin_body(tenant: Tenant) -> dict:
-    info = api.license_for(tenant)
-    return {
-        "id": tenant.id,
-        "name": tenant.name,
-        "currency": tenant.currency,
-        "timezone": tenant.timezone,
-        "signup_slug": tenant.signup_slug,
-        "is_active": tenant.is_active,
-        "today": tenant_today(tenant),
-        "clock_offset_days": tenant.clock_offset_days,
-        "licence": {
-            "active": info.active,
-            "prepaid": info.prepaid,
-            "postpaid": info.postpaid,
-            "valid_until": info.valid_until,
-        },
-    }
 
 
 class PlatformAPIView(GenericAPIView):
@@ -51,37 +29,6 @@ class PlatformAPIView(GenericAPIView):
     # and an unlicensed tenant's staff learns only that invoicing is not licensed.
     permission_classes = [InvoicingLicensed, PlatformOwner]
     throttle_classes = [ApiRateThrottle]
-    pagination_class = ApiPagination
-
-
-class AdminListView(ListModelMixin, PlatformAPIView):
-    serializer_class = AdminOut
-
-    def get_queryset(self):
-        return Tenant.objects.order_by("name", "id")
-
-    def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(AdminOut([_admin_body(t) for t in page], many=True).data)
-
-    @extend_schema(
-        operation_id="platform_admins_list",
-        summary="Every admin with its licence",
-        responses={200: AdminOut, **problems()},
-    )
-    def get(self, request):
-        return self.list(request)
-
-    @extend_schema(
-        operation_id="platform_admins_create",
-        summary="Create an admin (tenant) and its owner login",
-        request=AdminCreateIn,
-        responses={201: AdminOut, **problems(400, 409)},
-    )
-    def post(self, request):
-        data = input_of(AdminCreateIn, request)
-        tenant = tenant_create(actor_id=request.user.id, **data)
-        return Response(AdminOut(_admin_body(tenant)).data, status=status.HTTP_201_CREATED)
 
 
 class LicenceView(PlatformAPIView):
@@ -96,7 +43,7 @@ class LicenceView(PlatformAPIView):
         tenant = get_object_or_404(Tenant, pk=tenant_id)
         data = input_of(LicenceIn, request)
         license_grant(tenant=tenant, actor_id=request.user.id, **data)
-        return Response(AdminOut(_admin_body(tenant)).data)
+        return Response(AdminOut(admin_body(tenant)).data)
 
     @extend_schema(
         operation_id="platform_licence_revoke",
@@ -121,7 +68,7 @@ class TestClockAdvanceView(PlatformAPIView):
         tenant = get_object_or_404(Tenant, pk=tenant_id)
         data = input_of(ClockAdvanceIn, request)
         tenant = clock_advance(tenant=tenant, days=data["days"], actor_id=request.user.id)
-        return Response(AdminOut(_admin_body(tenant)).data)
+        return Response(AdminOut(admin_body(tenant)).data)
 
 
 class TestClockResetView(PlatformAPIView):
@@ -134,4 +81,4 @@ class TestClockResetView(PlatformAPIView):
     )
     def post(self, request, tenant_id):
         tenant = clock_reset(tenant=get_object_or_404(Tenant, pk=tenant_id), actor_id=request.user.id)
-        return Response(AdminOut(_admin_body(tenant)).data)
+        return Response(AdminOut(admin_body(tenant)).data)
