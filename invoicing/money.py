@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
+
+from msgplatform.core.errors import ValidationFailed
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -75,6 +77,43 @@ def credited_so_far(*, base: Decimal, paid: Decimal, total: Decimal, currency: s
     if paid >= total:
         return base
     return money_round(base * paid / total, currency)
+
+
+# --- parsing what people type ---------------------------------------------------------------------------------
+
+
+def money_parse(value, *, currency: str, field_name: str, allow_zero: bool = False) -> Decimal:
+    """A user-entered amount: a Decimal with no more decimals than the currency has."""
+    if isinstance(value, float):
+        raise ValidationFailed("Amounts are decimal strings, not floats.", field=field_name)
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError, AttributeError):
+        raise ValidationFailed("Enter an amount, for example 100.00.", field=field_name)
+    if not amount.is_finite():
+        raise ValidationFailed("Enter an amount, for example 100.00.", field=field_name)
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValidationFailed("The amount must be greater than zero.", field=field_name)
+    if amount != amount.quantize(quantum(currency)):
+        raise ValidationFailed(
+            f"{currency} amounts have at most {-quantum(currency).as_tuple().exponent} decimals.", field=field_name
+        )
+    if amount >= Decimal("1e14"):
+        raise ValidationFailed("The amount is too large.", field=field_name)
+    return amount.quantize(quantum(currency))
+
+
+def percent_parse(value, field: str, upper: Decimal | None = HUNDRED) -> Decimal:
+    """A user-entered percentage (a tax rate): 0 to `upper`, at most 4 decimals."""
+    try:
+        rate = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("Give a percentage, for example 7.5.", field=field)
+    if not rate.is_finite() or rate < 0 or (upper is not None and rate > upper):
+        raise ValidationFailed("The percentage must be between 0 and 100.", field=field)
+    if rate != rate.quantize(Decimal("0.0001")):
+        raise ValidationFailed("At most 4 decimal places.", field=field)
+    return rate
 
 
 def money_format(amount: Decimal, currency: str, locale: str = "en_US") -> str:

@@ -1,15 +1,16 @@
 """Per-admin invoicing configuration: settings, tax rates (soft-deleted), bank details."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from msgplatform.core.errors import NotFound, ValidationFailed
-from msgplatform.core.events import event_record
 
+from .. import events
 from ..models import BankDetails, InvoicingSettings, TaxRate
+from ..money import percent_parse
 from .numbering import number_format_validate
 
 SETTINGS_FIELDS = {
@@ -58,23 +59,14 @@ def settings_update(*, tenant, actor_id: int | None, **changes: Any) -> Invoicin
             raise ValidationFailed("Default due days must be between 0 and 365.", field="default_due_days")
         changes["default_due_days"] = days
     if "anomaly_threshold_percent" in changes:
-        changes["anomaly_threshold_percent"] = _percent(
+        changes["anomaly_threshold_percent"] = percent_parse(
             changes["anomaly_threshold_percent"], "anomaly_threshold_percent", upper=None
         )
     row = settings_for(tenant)
     for key, value in changes.items():
         setattr(row, key, value)
     row.save()
-    event_record(
-        area="invoicing",
-        kind="settings.updated",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="settings",
-        subject_id=row.pk,
-        message="Invoicing settings updated",
-        data={"fields": sorted(changes)},
-    )
+    events.settings_updated(row, actor_id=actor_id, fields=sorted(changes))
     return row
 
 
@@ -87,28 +79,8 @@ def bank_details_update(*, tenant, actor_id: int | None, **changes: Any) -> Bank
     for key, value in changes.items():
         setattr(row, key, value or "")
     row.save()
-    event_record(
-        area="invoicing",
-        kind="bank_details.updated",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="bank_details",
-        subject_id=row.pk,
-        message="Bank details updated",
-    )
+    events.bank_details_updated(row, actor_id=actor_id)
     return row
-
-
-def _percent(value, field: str, upper: Decimal | None = Decimal("100")) -> Decimal:
-    try:
-        rate = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed("Give a percentage, for example 7.5.", field=field)
-    if not rate.is_finite() or rate < 0 or (upper is not None and rate > upper):
-        raise ValidationFailed("The percentage must be between 0 and 100.", field=field)
-    if rate != rate.quantize(Decimal("0.0001")):
-        raise ValidationFailed("At most 4 decimal places.", field=field)
-    return rate
 
 
 @transaction.atomic
@@ -128,20 +100,12 @@ def tax_rate_create(
     tax = TaxRate.objects.create(
         tenant=tenant,
         name=name,
-        rate=_percent(rate, "rate"),
+        rate=percent_parse(rate, "rate"),
         description=description,
         applicable=applicable,
         active=active,
     )
-    event_record(
-        area="invoicing",
-        kind="tax.created",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="tax",
-        subject_id=tax.id,
-        message=f"Tax {name} {tax.rate}% created",
-    )
+    events.tax_created(tax, actor_id=actor_id)
     return tax
 
 
@@ -160,20 +124,11 @@ def tax_rate_update(*, tenant, tax_id, actor_id: int | None, **changes: Any) -> 
     if set(changes) - allowed:
         raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(set(changes) - allowed))}.")
     if "rate" in changes:
-        changes["rate"] = _percent(changes["rate"], "rate")
+        changes["rate"] = percent_parse(changes["rate"], "rate")
     for key, value in changes.items():
         setattr(tax, key, value)
     tax.save()
-    event_record(
-        area="invoicing",
-        kind="tax.updated",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="tax",
-        subject_id=tax.id,
-        message=f"Tax {tax.name} updated",
-        data={"fields": sorted(changes)},
-    )
+    events.tax_updated(tax, actor_id=actor_id, fields=sorted(changes))
     return tax
 
 
@@ -182,15 +137,7 @@ def tax_rate_delete(*, tenant, tax_id, actor_id: int | None) -> None:
     """Soft delete: old invoices keep their tax lines and the link to the rate."""
     tax = tax_rate_get(tenant=tenant, tax_id=tax_id)
     TaxRate.objects.filter(pk=tax.pk).update(deleted_at=timezone.now(), active=False)
-    event_record(
-        area="invoicing",
-        kind="tax.deleted",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="tax",
-        subject_id=tax.id,
-        message=f"Tax {tax.name} deleted",
-    )
+    events.tax_deleted(tax, actor_id=actor_id)
 
 
 def taxes_applicable(*, tenant, account) -> list[tuple[int, str, Decimal]]:
@@ -223,13 +170,5 @@ def settings_logo_set(*, tenant, actor_id: int | None, uploaded) -> InvoicingSet
             raise ValidationFailed("The logo must be at most 512 KB.", field="logo")
         row.logo.save(f"tenant-{tenant.id}.{kind}", uploaded, save=False)
     row.save()
-    event_record(
-        area="invoicing",
-        kind="settings.logo",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="settings",
-        subject_id=row.pk,
-        message="Logo " + ("removed" if uploaded is None else "updated"),
-    )
+    events.logo_changed(row, actor_id=actor_id, removed=uploaded is None)
     return row

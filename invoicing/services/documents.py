@@ -18,6 +18,7 @@ from msgplatform.core.errors import NotFound
 
 from ..dispatch import RENDER_INVOICE_PDF, task_send_after_commit
 from ..documents.pdf import TEMPLATE_VERSION, render_invoice_pdf
+from ..locks import invoice_lock_briefly
 from ..models import Invoice, InvoiceDocument, InvoiceStatus, LineKind
 from ..money import money_format
 from .configuration import bank_details_for, settings_for
@@ -154,7 +155,7 @@ def invoice_pdf_render(*, invoice_id: int) -> InvoiceDocument | None:
             with transaction.atomic():
                 # The invoice row lock serialises version numbers between concurrent renderings (held briefly:
                 # the PDF is already built).
-                list(Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("pk", flat=True))
+                invoice_lock_briefly(invoice.pk)
                 version = (InvoiceDocument.objects.filter(invoice=invoice).aggregate(v=Max("version"))["v"] or 0) + 1
                 return InvoiceDocument.objects.create(
                     tenant=invoice.tenant,

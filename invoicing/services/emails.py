@@ -20,8 +20,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from msgplatform.core.errors import ValidationFailed
-from msgplatform.core.events import event_record
 
+from .. import events
+from ..conf import setting
 from ..dispatch import DELIVER_EMAIL, task_send_after_commit
 from ..models import EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
 from ..money import money_format
@@ -93,15 +94,7 @@ def template_update(*, tenant, kind: str, subject: str, body: str, actor_id) -> 
     row, _ = EmailTemplate.objects.update_or_create(
         tenant=tenant, kind=kind, defaults={"subject": subject.strip(), "body": body}
     )
-    event_record(
-        area="invoicing",
-        kind="template.updated",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="template",
-        subject_id=row.pk,
-        message=f"{row.get_kind_display()} email template saved",
-    )
+    events.template_updated(row, actor_id=actor_id)
     return row
 
 
@@ -216,15 +209,7 @@ def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual")
         actor_id=actor_id,
         trigger=trigger,
     )
-    event_record(
-        area="invoicing",
-        kind="email.queued",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="invoice",
-        subject_id=invoice.pk,
-        message=f"Invoice email to {entry.recipient} queued",
-    )
+    events.email_queued(invoice, entry, actor_id=actor_id)
     return entry
 
 
@@ -260,34 +245,18 @@ def email_deliver(*, log_id: int) -> str:
             next_attempt_at=None if final else timezone.now() + timedelta(seconds=email_retry_backoff(entry.attempts)),
         )
         if final:
-            event_record(
-                area="invoicing",
-                kind="email.failed",
-                tenant_id=entry.tenant_id,
-                level="error",
-                subject_type="email",
-                subject_id=entry.pk,
-                message=f"{entry.get_kind_display()} email to {entry.recipient} failed after "
-                f"{entry.attempts} attempts: {error}",
-            )
+            events.email_failed(entry, error=error)
             return "failed"
         log.warning("email %s attempt %s failed: %s", log_id, entry.attempts, error)
         return "retry"
     EmailLog.objects.filter(pk=log_id).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
-    event_record(
-        area="invoicing",
-        kind="email.sent",
-        tenant_id=entry.tenant_id,
-        subject_type="email",
-        subject_id=entry.pk,
-        message=f"{entry.get_kind_display()} email to {entry.recipient} sent",
-    )
+    events.email_sent(entry)
     return "sent"
 
 
 def email_retry_backoff(attempts: int) -> int:
     """Seconds before the next attempt: 30 s, 1 min, 2 min, 4 min... (base: INVOICING_EMAIL_BACKOFF_SECONDS)."""
-    return min(django_settings.INVOICING_EMAIL_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 3600)
+    return min(setting("INVOICING_EMAIL_BACKOFF_SECONDS") * 2 ** max(attempts - 1, 0), 3600)
 
 
 def email_due_for_retry(*, limit: int = 500) -> list[int]:

@@ -7,28 +7,36 @@ Lock order, the same everywhere: the tenant's usage lock (postpaid claims), then
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from msgplatform.accounts.models import Account, AccountType, BillingMethod, LedgerKind
+from msgplatform.accounts.models import Account, BillingMethod, LedgerKind
 from msgplatform.accounts.services.balance import balance_change
 from msgplatform.core.clock import tenant_today
-from msgplatform.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from msgplatform.core.events import event_record
+from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
 
-from .. import api as invoicing_api
+from .. import events
 from ..conf import usage_source
-from ..contracts import UsageGroup
-from ..models import Invoice, InvoiceLine, InvoiceSource, InvoiceStatus, InvoiceTax, LineKind, PaymentStatus
-from ..money import ZERO, Totals, line_amount, quantum, totals_compute
+from ..locks import invoice_lock
+from ..models import Invoice, InvoiceSource, InvoiceStatus, LineKind, PaymentStatus
+from ..money import ZERO, money_parse, totals_compute
+from .builder import (
+    LineSpec,
+    Preview,
+    billing_account,
+    invoice_dates,
+    license_require,
+    lines_write,
+    period_conflict,
+    period_conflict_message,
+    usage_lines,
+)
 from .configuration import settings_for, taxes_applicable
 from .numbering import number_render, sequence_next
 from .stats import invoice_counted, state_of
-
-CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"}
 
 
 class Immutable(Conflict):
@@ -47,215 +55,14 @@ class ClaimInput:
     notes: str = ""
 
 
-@dataclass(frozen=True)
-class LineSpec:
-    kind: str
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    country: str = ""
-    network: str = ""
-    channel: str = ""
-    messages: int = 0
-    parts: int = 0
-    raw_charge: Decimal = ZERO
-    usage_day: datetime.date | None = None
-
-
-@dataclass(frozen=True)
-class Preview:
-    lines: list[LineSpec]
-    totals: Totals
-    usage_raw: Decimal
-    messages: int
-    conflict: str | None = field(default=None)
-
-
 # --- helpers ------------------------------------------------------------------------------------------------
-
-
-def money_parse(value, *, currency: str, field_name: str, allow_zero: bool = False) -> Decimal:
-    """A user-entered amount: a Decimal with no more decimals than the currency has."""
-    if isinstance(value, float):
-        raise ValidationFailed("Amounts are decimal strings, not floats.", field=field_name)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError, AttributeError):
-        raise ValidationFailed("Enter an amount, for example 100.00.", field=field_name)
-    if not amount.is_finite():
-        raise ValidationFailed("Enter an amount, for example 100.00.", field=field_name)
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValidationFailed("The amount must be greater than zero.", field=field_name)
-    if amount != amount.quantize(quantum(currency)):
-        raise ValidationFailed(
-            f"{currency} amounts have at most {-quantum(currency).as_tuple().exponent} decimals.", field=field_name
-        )
-    if amount >= Decimal("1e14"):
-        raise ValidationFailed("The amount is too large.", field=field_name)
-    return amount.quantize(quantum(currency))
-
-
-def _account(tenant, account_id) -> Account:
-    try:
-        account = Account.objects.get(tenant=tenant, pk=int(account_id))
-    except (Account.DoesNotExist, TypeError, ValueError):
-        raise NotFound("No such user.", field="account")
-    if account.account_type != AccountType.USER:
-        raise ValidationFailed("Resellers are not invoiced by this module.", field="account")
-    return account
-
-
-def _licensed_for(tenant, method: str) -> None:
-    info = invoicing_api.license_for(tenant)
-    if not info.active or method not in info.modes:
-        raise NotAllowed(f"The invoicing licence does not cover {method} billing.", code="not_licensed")
-
-
-def _dates(tenant, invoice_date, due_date) -> tuple[datetime.date, datetime.date]:
-    invoice_date = invoice_date or tenant_today(tenant)
-    due_date = due_date or invoice_date + datetime.timedelta(days=settings_for(tenant).default_due_days)
-    if due_date < invoice_date:
-        raise ValidationFailed("The due date cannot be before the invoice date.", field="due_date")
-    return invoice_date, due_date
-
-
-def invoice_lock(*, tenant, invoice_id) -> Invoice:
-    """The tenant's invoice, row-locked until the transaction ends; another tenant's id is a 404."""
-    try:
-        return Invoice.objects.select_for_update().get(tenant=tenant, pk=int(invoice_id))
-    except (Invoice.DoesNotExist, TypeError, ValueError):
-        raise NotFound("No such invoice.")
-
-
-def _event(invoice: Invoice, kind: str, actor_id, message: str, **data) -> None:
-    event_record(
-        area="invoicing",
-        kind=kind,
-        tenant_id=invoice.tenant_id,
-        actor_id=actor_id,
-        subject_type="invoice",
-        subject_id=invoice.pk,
-        message=message,
-        data=data,
-    )
-
-
-def _write_lines(
-    invoice: Invoice, lines: list[LineSpec], taxes: list[tuple[int, str, Decimal]], *, rows: tuple | None = None
-) -> Totals:
-    """Set the invoice's totals from these lines and taxes, and write the lines and tax lines.
-
-    An invoice not saved yet is inserted here, with its totals, before its lines (it has none to replace); an
-    existing one loses its old lines and tax lines, and the caller saves its new totals. `rows`: two lists that
-    collect the new lines and tax lines instead, for a caller that inserts the invoices first and then the rows
-    of many invoices at once.
-    """
-    totals = totals_compute(line_amounts=[line.amount for line in lines], tax_rates=taxes, currency=invoice.currency)
-    invoice.subtotal = totals.subtotal
-    invoice.tax_total = totals.tax_total
-    invoice.total = totals.total
-    invoice.balance_due = totals.total - invoice.amount_paid
-    invoice.credit_base = totals.subtotal
-    invoice.usage_raw = sum((s.raw_charge for s in lines), ZERO)
-    line_rows = [
-        InvoiceLine(
-            invoice=invoice,
-            position=i,
-            kind=s.kind,
-            description=s.description[:300],
-            quantity=s.quantity,
-            unit_price=s.unit_price,
-            amount=s.amount,
-            country=s.country,
-            network=s.network,
-            channel=s.channel,
-            messages=s.messages,
-            parts=s.parts,
-            raw_charge=s.raw_charge,
-            usage_day=s.usage_day,
-        )
-        for i, s in enumerate(lines, start=1)
-    ]
-    tax_rows = [
-        InvoiceTax(invoice=invoice, tax_rate_id=t.tax_rate_id, name=t.name, rate=t.rate, amount=t.amount)
-        for t in totals.taxes
-    ]
-    if rows is not None:
-        rows[0].extend(line_rows)
-        rows[1].extend(tax_rows)
-        return totals
-    if invoice.pk is None:
-        invoice.save()
-    else:
-        invoice.lines.all().delete()
-        invoice.taxes.all().delete()
-    InvoiceLine.objects.bulk_create(line_rows)
-    InvoiceTax.objects.bulk_create(tax_rows)
-    return totals
-
-
-def usage_lines(groups: list[UsageGroup], currency: str) -> list[LineSpec]:
-    """Invoice lines from usage groups: by country, network, channel and unit price; prior-period ones by day."""
-    lines = []
-    for g in groups:
-        channel = CHANNEL_NAMES.get(g.channel, g.channel)
-        what = f"{channel} {g.country} {g.network}".strip()
-        if g.kind == "correction":
-            kind, description = LineKind.CORRECTION, f"Correction for {g.day:%Y-%m-%d}: {what}"
-        elif g.is_prior:
-            kind, description = LineKind.PRIOR_USAGE, f"Prior-period usage {g.day:%Y-%m-%d}: {what}"
-        else:
-            kind, description = LineKind.USAGE, what
-        description += f" ({g.messages} messages)"
-        lines.append(
-            LineSpec(
-                kind=kind,
-                description=description,
-                quantity=Decimal(g.parts),
-                unit_price=g.unit_price,
-                amount=line_amount(Decimal(g.parts), g.unit_price, currency),
-                country=g.country,
-                network=g.network,
-                channel=g.channel,
-                messages=g.messages,
-                parts=g.parts,
-                raw_charge=g.charge,
-                usage_day=g.day,
-            )
-        )
-    return lines
-
-
-def period_conflict(
-    *, tenant, account_id: int, start: datetime.date, end: datetime.date, exclude_id: int | None = None
-) -> Invoice | None:
-    """A non-void invoice of the account whose billing period overlaps [start, end] (SPEC §3)."""
-    qs = Invoice.objects.filter(
-        tenant=tenant, account_id=account_id, period_start__lte=end, period_end__gte=start
-    ).exclude(status=InvoiceStatus.VOID)
-    if exclude_id:
-        qs = qs.exclude(pk=exclude_id)
-    return qs.order_by("period_start").first()
-
-
-def _conflict_message(other: Invoice) -> str:
-    return (
-        f"The period overlaps invoice {other} ({other.period_start:%Y-%m-%d} to {other.period_end:%Y-%m-%d}) "
-        "of this user."
-    )
 
 
 # --- create ---------------------------------------------------------------------------------------------------
 
 
 def _finish_create(invoice: Invoice, *, actor_id, as_draft: bool, claim: ClaimInput | None) -> Invoice:
-    _event(
-        invoice,
-        "invoice.created",
-        actor_id,
-        f"{invoice.get_source_display()} {invoice.billing_method} invoice created, total {invoice.total}",
-    )
+    events.invoice_created(invoice, actor_id=actor_id)
     if claim is not None and as_draft:
         raise ValidationFailed("A draft cannot be claimed; create it approved to record the payment.", field="claim")
     if not as_draft:
@@ -293,12 +100,12 @@ def invoice_create_prepaid(
     as_draft: bool = False,
     claim: ClaimInput | None = None,
 ) -> Invoice:
-    _licensed_for(tenant, BillingMethod.PREPAID)
-    account = _account(tenant, account_id)
+    license_require(tenant, BillingMethod.PREPAID)
+    account = billing_account(tenant, account_id)
     if account.billing_method != BillingMethod.PREPAID:
         raise ValidationFailed(f"{account.name} is a postpaid user; bill it from its usage.", field="account")
     amount = money_parse(recharge_amount, currency=tenant.currency, field_name="recharge_amount")
-    invoice_date, due_date = _dates(tenant, invoice_date, due_date)
+    invoice_date, due_date = invoice_dates(tenant, invoice_date, due_date)
     defaults = settings_for(tenant)
     invoice = Invoice.objects.create(
         tenant=tenant,
@@ -316,15 +123,15 @@ def invoice_create_prepaid(
     line = LineSpec(
         kind=LineKind.RECHARGE, description=invoice.description, quantity=Decimal(1), unit_price=amount, amount=amount
     )
-    _write_lines(invoice, [line], taxes_applicable(tenant=tenant, account=account))
+    lines_write(invoice, [line], taxes_applicable(tenant=tenant, account=account))
     invoice.save()
     invoice_counted(tenant_id=tenant.id, before=None, after=state_of(invoice))
     return _finish_create(invoice, actor_id=actor_id, as_draft=as_draft, claim=claim)
 
 
 def _postpaid_guards(tenant, account_id, period_start, period_end) -> Account:
-    _licensed_for(tenant, BillingMethod.POSTPAID)
-    account = _account(tenant, account_id)
+    license_require(tenant, BillingMethod.POSTPAID)
+    account = billing_account(tenant, account_id)
     if account.billing_method != BillingMethod.POSTPAID:
         raise ValidationFailed(
             f"{account.name} is a prepaid user; its usage is paid from its balance.", field="account"
@@ -360,7 +167,7 @@ def invoice_preview_postpaid(*, tenant, account_id, period_start, period_end) ->
         totals=totals,
         usage_raw=sum((g.charge for g in groups), ZERO),
         messages=sum(g.messages for g in groups),
-        conflict=_conflict_message(other) if other else None,
+        conflict=period_conflict_message(other) if other else None,
     )
 
 
@@ -381,11 +188,11 @@ def invoice_create_postpaid(
     claim: ClaimInput | None = None,
 ) -> Invoice:
     account = _postpaid_guards(tenant, account_id, period_start, period_end)
-    invoice_date, due_date = _dates(tenant, invoice_date, due_date)
+    invoice_date, due_date = invoice_dates(tenant, invoice_date, due_date)
     usage_source().lock(tenant_id=tenant.id)
     other = period_conflict(tenant=tenant, account_id=account.id, start=period_start, end=period_end)
     if other is not None:
-        raise Conflict(_conflict_message(other), code="period_overlap", field="period_start")
+        raise Conflict(period_conflict_message(other), code="period_overlap", field="period_start")
     defaults = settings_for(tenant)
     invoice = Invoice.objects.create(
         tenant=tenant,
@@ -414,7 +221,7 @@ def invoice_create_postpaid(
         raise ValidationFailed(
             "There is no unbilled usage of this user in the period.", field="period_start", code="no_usage"
         )
-    totals = _write_lines(
+    totals = lines_write(
         invoice, usage_lines(groups, tenant.currency), taxes_applicable(tenant=tenant, account=account)
     )
     if totals.total < 0:
@@ -453,7 +260,7 @@ def invoice_update_draft(*, tenant, invoice_id, actor_id, **changes) -> Invoice:
     for key in ("description", "customer_notes", "terms"):
         if key in changes:
             setattr(invoice, key, changes[key] or "")
-    invoice.invoice_date, invoice.due_date = _dates(
+    invoice.invoice_date, invoice.due_date = invoice_dates(
         tenant, changes.get("invoice_date", invoice.invoice_date), changes.get("due_date", invoice.due_date)
     )
     if "recharge_amount" in changes:
@@ -469,7 +276,7 @@ def invoice_update_draft(*, tenant, invoice_id, actor_id, **changes) -> Invoice:
             unit_price=amount,
             amount=amount,
         )
-        _write_lines(invoice, [line], taxes_applicable(tenant=tenant, account=invoice.account))
+        lines_write(invoice, [line], taxes_applicable(tenant=tenant, account=invoice.account))
     for position, text in (changes.get("line_descriptions") or {}).items():
         text = (text or "").strip()
         if not text:
@@ -477,7 +284,7 @@ def invoice_update_draft(*, tenant, invoice_id, actor_id, **changes) -> Invoice:
         if not invoice.lines.filter(position=int(position)).update(description=text[:300]):
             raise ValidationFailed(f"The invoice has no line {position}.", field="line_descriptions")
     invoice.save()
-    _event(invoice, "invoice.updated", actor_id, "Draft edited", before=before, fields=sorted(changes))
+    events.invoice_updated(invoice, actor_id=actor_id, before=before, fields=sorted(changes))
     return invoice
 
 
@@ -489,13 +296,7 @@ def invoice_delete_draft(*, tenant, invoice_id, actor_id) -> None:
     if invoice.is_postpaid:
         usage_source().lock(tenant_id=tenant.id)
         usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
-    _event(
-        invoice,
-        "invoice.deleted",
-        actor_id,
-        f"Draft #{invoice.pk} of {invoice.account.name} deleted",
-        total=str(invoice.total),
-    )
+    events.invoice_deleted(invoice, actor_id=actor_id)
     invoice_counted(tenant_id=tenant.id, before=state_of(invoice), after=None)
     invoice.delete()
 
@@ -528,7 +329,7 @@ def _approve_locked(invoice: Invoice, *, actor_id) -> Invoice:
                 actor_id=actor_id,
             )
     invoice_counted(tenant_id=invoice.tenant_id, before=before, after=state_of(invoice))
-    _event(invoice, "invoice.approved", actor_id, f"Invoice {invoice.number} approved, total {invoice.total}")
+    events.invoice_approved(invoice, actor_id=actor_id)
     _after_approval(invoice, actor_id=actor_id)
     return invoice
 
@@ -620,5 +421,5 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
                 actor_id=actor_id,
             )
     invoice_counted(tenant_id=tenant.id, before=before, after=state_of(invoice))
-    _event(invoice, "invoice.voided", actor_id, f"Invoice {invoice.number} voided: {reason}")
+    events.invoice_voided(invoice, actor_id=actor_id, reason=reason)
     return invoice

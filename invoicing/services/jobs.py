@@ -7,8 +7,8 @@ import logging
 from django.utils import timezone
 
 from msgplatform.core.errors import NotFound
-from msgplatform.core.events import event_record
 
+from .. import events
 from ..dispatch import RUN_JOB, task_send_after_commit
 from ..models import Job
 
@@ -40,15 +40,7 @@ def job_run(*, job_id: int) -> None:
         Job.objects.filter(pk=job_id).update(
             status=Job.Status.FAILED, message=str(exc)[:2000], finished_at=timezone.now()
         )
-        event_record(
-            area="invoicing",
-            kind="job.failed",
-            tenant_id=job.tenant_id,
-            level="error",
-            subject_type="job",
-            subject_id=job.id,
-            message=f"{job.kind} failed: {exc}",
-        )
+        events.job_failed(job, error=exc)
         return
     Job.objects.filter(pk=job_id).update(status=Job.Status.DONE, message=message, finished_at=timezone.now())
 

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from msgplatform.core.errors import ValidationFailed
-from msgplatform.core.events import event_record
 
+from .. import events
 from ..models import InvoicingLicense
 
 
@@ -30,15 +30,7 @@ def license_grant(
         },
     )
     modes = "+".join(lic.modes)
-    event_record(
-        area="invoicing",
-        kind="license.granted",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="license",
-        subject_id=lic.id,
-        message=f"Invoicing licence ({modes}) valid until {valid_until}",
-    )
+    events.license_granted(lic, actor_id=actor_id, modes=modes, valid_until=valid_until)
     return lic
 
 
@@ -46,12 +38,4 @@ def license_grant(
 def license_revoke(*, tenant, actor_id: int | None) -> None:
     updated = InvoicingLicense.objects.filter(tenant=tenant, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if updated:
-        event_record(
-            area="invoicing",
-            kind="license.revoked",
-            tenant_id=tenant.id,
-            actor_id=actor_id,
-            subject_type="tenant",
-            subject_id=tenant.id,
-            message="Invoicing licence revoked",
-        )
+        events.license_revoked(tenant, actor_id=actor_id)

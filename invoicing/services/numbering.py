@@ -8,10 +8,9 @@ the number: a rolled-back approval gives the value back.
 import datetime
 import re
 
-from django.db import IntegrityError, transaction
-
 from msgplatform.core.errors import ValidationFailed
 
+from ..locks import sequence_lock
 from ..models import InvoiceSequence
 
 _TOKEN = re.compile(r"\{(YYYY|YY|MM|DD|seq(?::0?(\d{1,2}))?)\}")
@@ -52,14 +51,7 @@ def number_render(fmt: str, seq: int, invoice_date: datetime.date) -> str:
 
 def sequence_next(*, tenant_id: int) -> int:
     """Take the next value of the admin's counter; the row stays locked until the caller's transaction ends."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("sequence_next must run inside the approving transaction")
-    try:
-        with transaction.atomic():
-            InvoiceSequence.objects.get_or_create(tenant_id=tenant_id)
-    except IntegrityError:
-        pass  # created by a concurrent approval; it exists now
-    row = InvoiceSequence.objects.select_for_update().get(tenant_id=tenant_id)
+    row = sequence_lock(tenant_id=tenant_id)
     row.last_value += 1
     InvoiceSequence.objects.filter(pk=row.pk).update(last_value=row.last_value)
     return row.last_value

@@ -16,13 +16,13 @@ from msgplatform.accounts.models import LedgerKind
 from msgplatform.accounts.services.balance import balance_change
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
-from msgplatform.core.events import event_record
 
+from .. import events
+from ..locks import invoice_lock, payment_lock
 from ..models import Invoice, InvoiceStatus, Payment, PaymentType
-from ..money import credited_so_far
+from ..money import credited_so_far, money_parse
 from ..rules import payment_status_for
 from .documents import schedule_pdf_render
-from .invoices import invoice_lock, money_parse
 from .stats import invoice_counted, payment_counted, state_of
 
 
@@ -113,16 +113,7 @@ def payment_record(
     Payment.objects.filter(pk=payment.pk).update(credit_delta=delta)
     payment_counted(tenant_id=tenant.id, payment_date=payment_date, amount=amount, sign=1)
     payment.credit_delta = delta
-    event_record(
-        area="invoicing",
-        kind="payment.recorded",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="invoice",
-        subject_id=invoice.pk,
-        message=f"Payment {amount} recorded on {invoice.number}; balance due {invoice.balance_due}",
-        data={"payment_id": payment.pk, "credited": str(delta)},
-    )
+    events.payment_recorded(invoice, payment, actor_id=actor_id, credited=delta)
     schedule_pdf_render(invoice.pk)
     return payment
 
@@ -136,7 +127,7 @@ def payment_reverse(*, tenant, payment_id, actor_id, reason: str) -> Payment:
     if invoice_id is None:
         raise NotFound("No such payment.")
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    payment = payment_lock(payment_id=payment_id)
     if payment.is_reversed:
         raise Conflict("This payment is already reversed.", code="already_reversed")
     delta = _apply_paid(
@@ -152,15 +143,6 @@ def payment_reverse(*, tenant, payment_id, actor_id, reason: str) -> Payment:
     payment.reversal_credit_delta = delta
     payment.save(update_fields=["reversed_at", "reversed_by", "reversal_reason", "reversal_credit_delta"])
     payment_counted(tenant_id=tenant.id, payment_date=payment.payment_date, amount=payment.amount, sign=-1)
-    event_record(
-        area="invoicing",
-        kind="payment.reversed",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="invoice",
-        subject_id=invoice.pk,
-        message=f"Payment {payment.amount} on {invoice.number} reversed: {reason}",
-        data={"payment_id": payment.pk, "credited": str(delta)},
-    )
+    events.payment_reversed(invoice, payment, actor_id=actor_id, reason=reason, credited=delta)
     schedule_pdf_render(invoice.pk)
     return payment

@@ -27,11 +27,12 @@ from django.utils import timezone
 from msgplatform.accounts.models import AccountType, BillingMethod
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
-from msgplatform.core.events import event_record
 from msgplatform.core.models import Event
 
+from .. import events
 from ..conf import usage_source
 from ..contracts import UsageSummary
+from ..locks import invoice_lock, schedule_lock, schedules_lock
 from ..models import (
     BillingSchedule,
     Interval,
@@ -44,36 +45,13 @@ from ..models import (
 )
 from ..money import ZERO, totals_compute
 from ..periods import DAY, Period, next_period
+from .builder import Preview, billing_account, license_require, lines_write, period_conflict, usage_lines
 from .configuration import settings_for, taxes_applicable
-from .invoices import (
-    Immutable,
-    Preview,
-    _account,
-    _event,
-    _licensed_for,
-    _write_lines,
-    invoice_lock,
-    period_conflict,
-    usage_lines,
-)
+from .invoices import Immutable
 from .stats import invoice_counted, state_of
 
 log = logging.getLogger(__name__)
 TRAILING_CYCLES = 3
-
-
-def _schedule_event(schedule, kind, actor_id, message, level="info", **data):
-    event_record(
-        area="invoicing",
-        kind=kind,
-        tenant_id=schedule.tenant_id,
-        actor_id=actor_id,
-        subject_type="schedule",
-        subject_id=schedule.pk,
-        message=message,
-        level=level,
-        data=data,
-    )
 
 
 # --- schedules ------------------------------------------------------------------------------------------------
@@ -111,8 +89,8 @@ def schedule_create(
     end_date: datetime.date | None = None,
     active: bool = True,
 ) -> BillingSchedule:
-    _licensed_for(tenant, BillingMethod.POSTPAID)
-    account = _account(tenant, account_id)
+    license_require(tenant, BillingMethod.POSTPAID)
+    account = billing_account(tenant, account_id)
     if account.billing_method != BillingMethod.POSTPAID or account.account_type != AccountType.USER:
         raise ValidationFailed("Recurring invoices are for postpaid users.", field="account")
     every_n_days, due_in_days = _clean_schedule(
@@ -135,20 +113,8 @@ def schedule_create(
         covered_through=start_date - DAY,
         status=ScheduleStatus.ACTIVE if active else ScheduleStatus.STOPPED,
     )
-    _schedule_event(
-        schedule,
-        "schedule.created",
-        actor_id,
-        f"Recurring {schedule.get_interval_display().lower()} schedule for {account.name} from {start_date:%Y-%m-%d}",
-    )
+    events.schedule_created(schedule, actor_id=actor_id)
     return schedule
-
-
-def schedule_lock(*, tenant, schedule_id) -> BillingSchedule:
-    try:
-        return BillingSchedule.objects.select_for_update().get(tenant=tenant, pk=int(schedule_id))
-    except (BillingSchedule.DoesNotExist, TypeError, ValueError):
-        raise NotFound("No such schedule.")
 
 
 @transaction.atomic
@@ -174,13 +140,8 @@ def schedule_update(*, tenant, schedule_id, actor_id, **changes) -> BillingSched
     ):
         schedule.status = ScheduleStatus.ACTIVE
     schedule.save()
-    _schedule_event(
-        schedule,
-        "schedule.updated",
-        actor_id,
-        f"Schedule of {schedule.account.name} edited",
-        before=before,
-        after={f: str(getattr(schedule, f)) for f in allowed},
+    events.schedule_updated(
+        schedule, actor_id=actor_id, before=before, after={f: str(getattr(schedule, f)) for f in allowed}
     )
     return schedule
 
@@ -192,7 +153,7 @@ def schedule_stop(*, tenant, schedule_id, actor_id) -> BillingSchedule:
         raise Conflict(f"The schedule is {schedule.status}.", code="not_active")
     schedule.status = ScheduleStatus.STOPPED
     schedule.save(update_fields=["status", "updated_at"])
-    _schedule_event(schedule, "schedule.stopped", actor_id, f"Schedule of {schedule.account.name} stopped")
+    events.schedule_stopped(schedule, actor_id=actor_id)
     return schedule
 
 
@@ -205,7 +166,7 @@ def schedule_start(*, tenant, schedule_id, actor_id) -> BillingSchedule:
     # Coverage continues from where it ended; the next period runs to the end of the current natural period.
     schedule.resumed_on = tenant_today(schedule.tenant)
     schedule.save(update_fields=["status", "resumed_on", "updated_at"])
-    _schedule_event(schedule, "schedule.started", actor_id, f"Schedule of {schedule.account.name} started again")
+    events.schedule_started(schedule, actor_id=actor_id)
     return schedule
 
 
@@ -279,12 +240,7 @@ def _resolve_manual_overlap(schedule: BillingSchedule, period: Period, other: In
     if other.period_start <= period.start:
         schedule.covered_through = max(schedule.covered_through, other.period_end)
         schedule.save(update_fields=["covered_through", "updated_at"])
-        _schedule_event(
-            schedule,
-            "schedule.covered_by_invoice",
-            None,
-            f"Period from {period.start:%Y-%m-%d} already covered by invoice {other}",
-        )
+        events.schedule_covered_by_invoice(schedule, start=period.start, other=other)
         return None
     return Period(
         start=period.start,
@@ -304,21 +260,6 @@ class _Draft:
     invoice: Invoice
 
 
-def _schedules_lock(*, tenant, schedule_ids: list[int]) -> list[BillingSchedule]:
-    """The tenant's schedules with their accounts, row-locked (in id order) until the transaction ends."""
-    schedules = list(
-        BillingSchedule.objects.select_for_update(of=("self",))
-        .select_related("account")
-        .filter(tenant=tenant, pk__in=schedule_ids)
-        .order_by("id")
-    )
-    if len(schedules) != len(set(schedule_ids)):
-        raise NotFound("No such schedule.")
-    for schedule in schedules:
-        schedule.tenant = tenant
-    return schedules
-
-
 def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, settings) -> dict[int, tuple]:
     """Bill the next due period of each of these schedules of `tenant`, all in one transaction.
 
@@ -330,7 +271,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
     with transaction.atomic():
         usage_source().lock(tenant_id=tenant.id, synchronous_commit=False)
         due = []
-        for schedule in _schedules_lock(tenant=tenant, schedule_ids=schedule_ids):
+        for schedule in schedules_lock(tenant=tenant, schedule_ids=schedule_ids):
             outcomes[schedule.id] = ("idle", None, schedule)
             if schedule.status != ScheduleStatus.ACTIVE:
                 continue
@@ -338,7 +279,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
             if period is None:
                 schedule.status = ScheduleStatus.COMPLETED
                 schedule.save(update_fields=["status", "updated_at"])
-                _schedule_event(schedule, "schedule.completed", None, "Schedule reached its end date")
+                events.schedule_completed(schedule)
                 continue
             if period.invoice_date <= today:
                 due.append((schedule, period))
@@ -378,12 +319,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
             if total < 0 or (not lines and not settings.issue_zero_invoices):
                 reason = "no billable usage" if not lines else "usage nets to a credit, carried to the next period"
                 schedule.save(update_fields=[*advance, "updated_at"])
-                _schedule_event(
-                    schedule,
-                    "schedule.period_skipped",
-                    None,
-                    f"Period {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d} skipped: {reason}",
-                )
+                events.schedule_period_skipped(schedule, start=billed.start, end=billed.end, reason=reason)
                 outcomes[schedule.id] = ("skipped", None, schedule)
                 continue
             invoice = Invoice(
@@ -402,7 +338,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                 customer_notes=settings.default_notes,
                 anomaly_reason=_anomaly_reason(total, history[schedule.account_id], settings.anomaly_threshold_percent),
             )
-            _write_lines(invoice, lines, taxes, rows=rows)
+            lines_write(invoice, lines, taxes, rows=rows)
             drafts.append(_Draft(schedule, billed, summary, taxes, invoice))
         if drafts:
             Invoice.objects.bulk_create([d.invoice for d in drafts])
@@ -413,7 +349,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
             for d in drafts:
                 if claimed[d.invoice.pk] != d.summary.groups:
                     # Not expected under the usage lock; if it happens, the draft bills what its claim took.
-                    _write_lines(d.invoice, usage_lines(claimed[d.invoice.pk], tenant.currency), d.taxes)
+                    lines_write(d.invoice, usage_lines(claimed[d.invoice.pk], tenant.currency), d.taxes)
                     d.invoice.anomaly_reason = _anomaly(
                         tenant_id=tenant.id,
                         account_id=d.schedule.account_id,
@@ -432,20 +368,9 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                     last_error="",
                     updated_at=now,
                 )
-            # The rows `_event` (event_record) writes, in one INSERT.
+            # The `invoice.generated` rows, in one INSERT.
             Event.objects.bulk_create(
-                Event(
-                    area="invoicing",
-                    kind="invoice.generated",
-                    tenant_id=tenant.id,
-                    actor_id=None,
-                    subject_type="invoice",
-                    subject_id=d.invoice.pk,
-                    message=f"Draft for {d.billed.start:%Y-%m-%d} to {d.billed.end:%Y-%m-%d} generated, "
-                    f"total {d.invoice.total}" + (" (flagged)" if d.invoice.anomaly_reason else ""),
-                    data={},
-                )
-                for d in drafts
+                events.invoice_generated_row(d.invoice, start=d.billed.start, end=d.billed.end) for d in drafts
             )
             for d in drafts:
                 invoice_counted(tenant_id=tenant.id, before=None, after=state_of(d.invoice))
@@ -495,9 +420,7 @@ def schedule_record_failure(*, schedule_id: int, error: Exception) -> None:
     if schedule is None:
         return
     BillingSchedule.objects.filter(pk=schedule_id).update(last_error=message, last_run_at=timezone.now())
-    _schedule_event(
-        schedule, "schedule.failed", None, f"Billing of {schedule.account.name} failed: {message}", level="error"
-    )
+    events.schedule_failed(schedule, message=message)
 
 
 def schedule_is_due(schedule: BillingSchedule, today: datetime.date) -> bool:
@@ -574,7 +497,7 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
         delivered_only=settings.bill_delivered_only,
         include_prior=invoice.source == InvoiceSource.RECURRING,
     )
-    totals = _write_lines(
+    totals = lines_write(
         invoice, usage_lines(claimed, invoice.currency), taxes_applicable(tenant=tenant, account=invoice.account)
     )
     if totals.total < 0:
@@ -588,7 +511,7 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
             exclude_id=invoice.pk,
         )
     invoice.save()
-    _event(invoice, "invoice.regenerated", actor_id, f"Draft regenerated: total {before} -> {invoice.total}")
+    events.invoice_regenerated(invoice, actor_id=actor_id, before=before)
     return invoice
 
 

@@ -20,8 +20,8 @@ from django.utils import timezone
 from msgplatform.accounts.models import Account, Tenant
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import ValidationFailed
-from msgplatform.core.events import event_record
 
+from .. import events
 from ..models import AutoReminder, EmailKind, Invoice, InvoiceStatus, Job, ReminderSlot
 from .configuration import settings_for
 from .emails import email_queue, reminder_email_values
@@ -92,15 +92,7 @@ def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account
         created_by_id=actor_id,
         params={"overdue_only": overdue_only, "account_ids": [r.account.id for r in recipients]},
     )
-    event_record(
-        area="invoicing",
-        kind="reminder.bulk_started",
-        tenant_id=tenant.id,
-        actor_id=actor_id,
-        subject_type="job",
-        subject_id=job.id,
-        message=f"Bulk reminder to {len(recipients)} user(s) started",
-    )
+    events.reminder_bulk_started(job, actor_id=actor_id, recipients=len(recipients))
     from .jobs import job_dispatch
 
     job_dispatch(job.id)
@@ -136,14 +128,7 @@ def bulk_reminder_run(job: Job) -> str:
                 skipped += 1
             Job.objects.filter(pk=job.pk).update(done=F("done") + 1)
     message = f"{sent} reminder(s) sent, {skipped} skipped (no email, or already reminded within the window)"
-    event_record(
-        area="invoicing",
-        kind="reminder.bulk_done",
-        tenant_id=tenant.id,
-        subject_type="job",
-        subject_id=job.id,
-        message=message,
-    )
+    events.reminder_bulk_done(job, message=message)
     return message
 
 
