@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from msgplatform.core.errors import NotFound
 from msgplatform.accounts.models import Tenant
+from msgplatform.core.errors import NotFound
 
 from .models import BillingSchedule, Invoice, InvoiceSequence, Payment
 

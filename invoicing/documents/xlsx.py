@@ -1,7 +1,7 @@
 """Excel reports with XlsxWriter in constant-memory mode: rows stream to disk as they are written.
 
-Amounts are numbers with the currency's number format; text cells that a spreadsheet would run as a formula
-(starting with = + - @) are neutralised with a leading apostrophe.
+Amounts are numbers with the currency's number format; text cells go through the one formula guard
+(documents/cells.py).
 
 The cell loop is XlsxWriter's own cost plus as little as possible (bench/excel.py: 100,000 invoices): the kind of
 every column and the bound write methods are looked up once per sheet, not per cell.
@@ -16,13 +16,9 @@ from typing import IO
 
 import xlsxwriter
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # the same test as neutralise, a set lookup per text cell
+from .cells import FORMULA_STARTS, cell_text
+
 PROGRESS_EVERY = 1000  # rows between two on_row calls
-
-
-def neutralise(value: str) -> str:
-    return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,8 @@ def write_workbook(
                     kind = kinds[col]
                     if kind == "text":
                         text = str(value)
-                        write_string(row_index, col, "'" + text if text[:1] in _FORMULA_FIRST else text)
+                        # The set lookup only skips the call for the usual text; the rule is cell_text's.
+                        write_string(row_index, col, cell_text(text) if text[:1] in FORMULA_STARTS else text)
                     elif kind == "money":
                         sums[col] += value
                         write_number(row_index, col, value, money)
@@ -85,7 +82,7 @@ def write_workbook(
                     elif kind == "int":
                         write_number(row_index, col, value)
                     else:
-                        write_string(row_index, col, neutralise(str(value)))
+                        write_string(row_index, col, cell_text(value))
                 col += 1
             written += 1
             if on_row and written % PROGRESS_EVERY == 0:

@@ -1,6 +1,7 @@
 """The invoicing plugin's tables."""
 
-from .documents import AutoReminder, EmailKind, EmailLog, EmailStatus, EmailTemplate, InvoiceDocument, Job, ReminderSlot
+from .documents import InvoiceDocument
+from .email import EmailKind, EmailLog, EmailStatus, EmailTemplate
 from .idempotency import IdempotencyKey
 from .invoice import (
     DueStatus,
@@ -14,8 +15,10 @@ from .invoice import (
     PaymentStatus,
     PaymentType,
 )
+from .jobs import Job
 from .license import InvoicingLicense
 from .recurring import BillingRun, BillingSchedule, Interval, ScheduleStatus
+from .reminders import AutoReminder, ReminderSlot
 from .settings import BankDetails, InvoiceSequence, InvoicingSettings, TaxRate
 from .stats import InvoiceMonthTotal, InvoiceTally, PaymentMonthTotal
 

@@ -15,6 +15,7 @@ from msgplatform.core.errors import ValidationFailed
 
 from ..conf import usage_source
 from ..contracts import UsageLine
+from ..documents.cells import cell_text
 from ..models import Invoice, LineKind
 from ..money import money_round
 
@@ -35,11 +36,6 @@ HEADER = [
 ]
 
 
-def _neutral(value: str) -> str:
-    """Spreadsheet programs run cells starting with = + - @ as formulas: prefix them with a quote."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _usage_line(invoice: Invoice, line) -> UsageLine:
     prior = line.kind in (LineKind.PRIOR_USAGE, LineKind.CORRECTION)
     return UsageLine(
@@ -55,18 +51,18 @@ def _usage_line(invoice: Invoice, line) -> UsageLine:
 def _record_row(line, r, *, parts: int, charge: Decimal, note: str) -> list[str]:
     return [
         str(line.position),
-        _neutral(r.message_id),
+        cell_text(r.message_id),
         r.submitted_at.isoformat(),
         str(r.day),
-        _neutral(r.destination),
+        cell_text(r.destination),
         r.country,
-        _neutral(r.network),
+        cell_text(r.network),
         r.channel,
         str(parts),
         r.status,
         f"{r.unit_price}",
         f"{charge:.6f}",
-        _neutral(note),
+        cell_text(note),
     ]
 
 

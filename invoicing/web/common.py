@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.errors import DomainError, NotFound
+
+from ..documents.cells import cell_text
 
 
 def staff_page(get: Perm, post: Perm | None = None):
@@ -80,22 +81,6 @@ class _Echo:
         return value
 
 
-def _neutral(value) -> str:
-    """Spreadsheet programs run cells starting with = + - @ as formulas: prefix text cells with a quote."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except (InvalidOperation, ValueError):
-        return False
-    return True
-
-
 def csv_download(name: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
     """A streamed CSV attachment (a table export); cells are neutralised against formula injection."""
     writer = csv.writer(_Echo())
@@ -103,7 +88,7 @@ def csv_download(name: str, header: list[str], rows: Iterable[Iterable]) -> Stre
     def lines():
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow([_neutral(cell) for cell in row])
+            yield writer.writerow([cell_text(cell) for cell in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
