@@ -9,6 +9,7 @@ from msgplatform.accounts.models import Tenant
 from .services.billing_runs import batch_dispatch, billing_batch_run, billing_run_start
 from .services.documents import invoice_pdf_render
 from .services.emails import email_deliver, email_due_for_retry, email_retry_backoff
+from .services.idempotency import idempotency_keys_expire
 from .services.jobs import job_run
 from .services.reminders import auto_reminders_run
 
@@ -67,10 +68,4 @@ def email_sweep() -> int:
 @shared_task(name="invoicing.tasks.housekeeping")
 def housekeeping() -> int:
     """Periodic: forget idempotency keys older than their 24 h window."""
-    from django.utils import timezone
-
-    from .models.idempotency import IdempotencyKey
-    from .rest.idempotency import KEY_TTL
-
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - KEY_TTL).delete()
-    return deleted
+    return idempotency_keys_expire()

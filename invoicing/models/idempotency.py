@@ -5,9 +5,13 @@ concurrent requests runs; the other waits for it to commit and then replays the 
 (see invoicing/rest/idempotency.py and docs/decisions.md).
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+KEY_TTL = datetime.timedelta(hours=24)  # how long a key is remembered (and replayed)
 
 
 class IdempotencyKey(models.Model):

@@ -13,7 +13,6 @@ transactions already run one writer at a time. See docs/decisions.md.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 from functools import wraps
@@ -28,9 +27,9 @@ from rest_framework.response import Response
 from msgplatform.core.errors import Conflict, ValidationFailed
 
 from ..models import IdempotencyKey
+from ..models.idempotency import KEY_TTL
 
 HEADER = "Idempotency-Key"
-KEY_TTL = datetime.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(

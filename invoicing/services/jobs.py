@@ -5,14 +5,22 @@ from __future__ import annotations
 import logging
 
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from msgplatform.core.errors import NotFound
+from msgplatform.core.errors import Conflict, NotFound
 
 from .. import events
 from ..dispatch import RUN_JOB, task_send_after_commit
 from ..models import Job
 
 log = logging.getLogger(__name__)
+
+# What runs each kind of job, by name: the services that create jobs (reminders, reports) dispatch them through
+# this module, so it names them rather than importing them.
+JOB_RUNNERS = {
+    "bulk_reminder": "invoicing.services.reminders.bulk_reminder_run",
+    "invoice_report": "invoicing.services.reports.invoice_report_run",
+}
 
 
 def job_dispatch(job_id: int) -> None:
@@ -25,16 +33,10 @@ def job_run(*, job_id: int) -> None:
         return
     job = Job.objects.select_related("tenant").get(pk=job_id)
     try:
-        if job.kind == "bulk_reminder":
-            from .reminders import bulk_reminder_run
-
-            message = bulk_reminder_run(job)
-        elif job.kind == "invoice_report":
-            from .reports import invoice_report_run
-
-            message = invoice_report_run(job)
-        else:
+        runner = JOB_RUNNERS.get(job.kind)
+        if runner is None:
             raise ValueError(f"unknown job kind {job.kind}")
+        message = import_string(runner)(job)
     except Exception as exc:  # noqa: BLE001 - the job row shows the failure
         log.exception("job %s failed", job_id)
         Job.objects.filter(pk=job_id).update(
@@ -50,3 +52,11 @@ def job_get(*, tenant, job_id) -> Job:
     if job is None:
         raise NotFound("No such job.")
     return job
+
+
+def job_result(*, tenant, job_id) -> tuple[str, bytes]:
+    """(file name, bytes) of a job that wrote a file (a large invoice report); Conflict while it has none."""
+    job = job_get(tenant=tenant, job_id=job_id)
+    if job.result is None or not job.result_name:
+        raise Conflict(f"Job {job.pk} has no file (status {job.status}).", code="no_result")
+    return job.result_name, bytes(job.result)
