@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from functools import partial
 
 from msgplatform.core.events import event_record
 from msgplatform.core.models import Event
@@ -15,17 +16,8 @@ from msgplatform.core.models import Event
 AREA = "invoicing"
 
 
-def _record(*, kind: str, tenant_id: int, subject_type: str, subject_id: int, message: str, actor_id=None, **extra):
-    return event_record(
-        area=AREA,
-        kind=kind,
-        tenant_id=tenant_id,
-        actor_id=actor_id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        message=message,
-        **extra,
-    )
+# Every row of this module is in the invoicing area.
+_record = partial(event_record, area=AREA)
 
 
 def _invoice(invoice, kind: str, actor_id, message: str, **data) -> Event:
