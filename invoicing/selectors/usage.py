@@ -13,10 +13,13 @@ from ..conf import usage_source
 def preview_records_page(
     *, tenant, account_id, period_start: datetime.date, period_end: datetime.date, page: int = 1, per_page: int = 50
 ) -> Page:
-    """The unbilled postpaid records of one of the tenant's users in the range, oldest first."""
+    """The unbilled postpaid records a manual invoice of the range would bill, oldest first: the range's and every
+    older unbilled day's (prior-period usage, SPEC §3)."""
     if not Account.objects.filter(tenant=tenant, pk=account_id).exists():
         raise NotFound("No such user.")
-    qs = usage_source().records(tenant_id=tenant.id, account_id=int(account_id), start=period_start, end=period_end)
+    qs = usage_source().records(
+        tenant_id=tenant.id, account_id=int(account_id), start=period_start, end=period_end, include_prior=True
+    )
     return Paginator(qs, per_page).get_page(page)
 
 

@@ -146,7 +146,9 @@ def _postpaid_guards(tenant, account_id, period_start, period_end) -> Account:
 
 
 def invoice_preview_postpaid(*, tenant, account_id, period_start, period_end) -> Preview:
-    """What "Create" would bill for the range, without writing anything."""
+    """What "Create" would bill for the range, without writing anything: the range's usage and, as prior-period
+    lines by day, every older unbilled usage of the user (late records, usage a void or a deleted draft released;
+    SPEC §3), as a recurring draft does."""
     account = _postpaid_guards(tenant, account_id, period_start, period_end)
     groups = usage_source().summarise(
         tenant_id=tenant.id,
@@ -154,6 +156,7 @@ def invoice_preview_postpaid(*, tenant, account_id, period_start, period_end) ->
         start=period_start,
         end=period_end,
         delivered_only=settings_for(tenant).bill_delivered_only,
+        include_prior=True,
     )
     lines = usage_lines(groups, tenant.currency)
     totals = totals_compute(
@@ -216,6 +219,7 @@ def invoice_create_postpaid(
         end=period_end,
         claim_id=invoice.pk,
         delivered_only=defaults.bill_delivered_only,
+        include_prior=True,
     )
     if not groups:
         raise ValidationFailed(

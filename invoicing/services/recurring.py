@@ -495,7 +495,7 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
         end=invoice.period_end,
         claim_id=invoice.pk,
         delivered_only=settings.bill_delivered_only,
-        include_prior=invoice.source == InvoiceSource.RECURRING,
+        include_prior=True,
     )
     totals = lines_write(
         invoice, usage_lines(claimed, invoice.currency), taxes_applicable(tenant=tenant, account=invoice.account)

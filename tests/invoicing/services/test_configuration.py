@@ -98,7 +98,7 @@ def test_logo_must_be_a_small_image(admin, settings, tmp_path):
     assert row.logo.name.startswith("logos/tenant-") and row.logo.read() == PNG
 
 
-def test_preview_records_are_the_unbilled_ones_of_the_range_and_tenant_scoped(admin, other_admin, postpaid_user):
+def test_preview_records_are_the_unbilled_ones_up_to_the_range_end_and_tenant_scoped(admin, other_admin, postpaid_user):
     records_ingest(
         tenant=admin.tenant,
         rows=[record_row(postpaid_user, n, submitted_at=f"2026-03-{n + 1:02d}T15:00:00Z") for n in range(1, 6)],
@@ -112,8 +112,9 @@ def test_preview_records_are_the_unbilled_ones_of_the_range_and_tenant_scoped(ad
         per_page=2,
     )
 
-    assert [r.message_id for r in page] == ["m-2", "m-3"]
-    assert page.paginator.count == 3
+    # The range's records and the older unbilled one (prior-period usage, SPEC §3); not the one after the range.
+    assert [r.message_id for r in page] == ["m-1", "m-2"]
+    assert page.paginator.count == 4
     with pytest.raises(NotFound):
         preview_records_page(
             tenant=other_admin.tenant,

@@ -288,7 +288,7 @@ def test_bad_number_format_is_refused(admin):
 
 
 def postpaid_usage(admin, account):
-    """Four records in early March (New York days), one in February, one rolled back."""
+    """Four records in early March (New York days), one on 17 March (after the billed ranges), one rolled back."""
     return usage(
         admin,
         account,
@@ -307,7 +307,7 @@ def postpaid_usage(admin, account):
             network="O2 UK",
             status="UNDELIV",
         ),
-        record_row(account, 5, submitted_at="2026-02-20T15:00:00Z", unit_price="0.5"),
+        record_row(account, 5, submitted_at="2026-03-17T15:00:00Z", unit_price="0.5"),
         record_row(account, 6, submitted_at="2026-03-05T15:00:00Z", unit_price="9.0", rolled_back=True),
     )
 
@@ -366,7 +366,7 @@ def test_postpaid_invoice_claims_usage_writes_rounding_and_full_payment_restores
     )
 
     postpaid_user.refresh_from_db()
-    # Only February's unbilled 0.50 remains owed.
+    # Only the unbilled 0.50 of 17 March remains owed.
     assert postpaid_user.balance == Decimal("-0.500000")
 
 
