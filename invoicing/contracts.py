@@ -154,6 +154,7 @@ class UsageSource(Protocol):
         start: datetime.date | None,
         end: datetime.date | None,
         claim_id: int | None = None,
+        include_prior: bool = False,
     ) -> Sequence[UsageRecord]: ...
 
     def line_records(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageRecord]: ...
