@@ -1,4 +1,5 @@
-"""Reads of invoices and payments: the invoice search with its tabs and filters, one invoice, the payments list.
+"""Reads of invoices and payments: the invoice search with its tabs and filters, one invoice, drafts to approve, a
+user's open invoices, the payments list and one payment.
 
 Every query filters by the tenant first; another tenant's invoice is NotFound, never "forbidden".
 
@@ -200,6 +201,28 @@ def invoice_get(*, tenant, invoice_id) -> Invoice:
         raise NotFound("No such invoice.")
 
 
+def invoice_drafts(*, tenant, invoice_ids) -> list[Invoice]:
+    """Those of `invoice_ids` that are the tenant's drafts, with their users, in id order (others are left out)."""
+    ids = []
+    for raw in invoice_ids:
+        try:
+            ids.append(int(raw))
+        except (TypeError, ValueError):
+            continue
+    return list(
+        Invoice.objects.filter(tenant=tenant, pk__in=ids, status=InvoiceStatus.DRAFT)
+        .select_related("account")
+        .order_by("id")
+    )
+
+
+def open_invoices(*, tenant, account_id) -> QuerySet[Invoice]:
+    """Approved invoices of one of the tenant's users that still owe something, oldest due first."""
+    return Invoice.objects.filter(
+        tenant=tenant, account_id=account_id, status=InvoiceStatus.APPROVED, balance_due__gt=0
+    ).order_by("due_date", "id")
+
+
 def payments_list(
     *,
     tenant,
@@ -222,3 +245,11 @@ def payments_list(
     if not include_reversed:
         qs = qs.filter(reversed_at__isnull=True)
     return qs.select_related("invoice", "account").order_by("-payment_date", "-id")
+
+
+def payment_get(*, tenant, payment_id) -> Payment:
+    """The tenant's payment with its invoice and user, or NotFound."""
+    try:
+        return Payment.objects.select_related("invoice", "account").get(tenant=tenant, pk=int(payment_id))
+    except (Payment.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such payment.")

@@ -8,9 +8,9 @@ from django.shortcuts import render
 
 from msgplatform.accounts.permissions import Perm, staff_required
 
+from ..selectors.activity import email_log_get, email_log_invoices, email_logs, event_areas, events
 from .common import csv_download, found
 from .forms import EventFilterForm, OutboxFilterForm
-from .queries import email_log_get, email_logs, event_areas, events
 
 
 def _local_bounds(tenant, date_from, date_to):
@@ -94,5 +94,5 @@ def outbox_detail(request, log_id):
     return render(
         request,
         "invoicing/activity/outbox_detail.html",
-        {"entry": entry, "invoices": list(entry.invoices.order_by("id"))},
+        {"entry": entry, "invoices": email_log_invoices(tenant=request.tenant, entry=entry)},
     )

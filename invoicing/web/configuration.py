@@ -11,6 +11,7 @@ from msgplatform.accounts.services.tokens import token_create, token_revoke
 from msgplatform.core.errors import DomainError
 
 from ..models import EmailKind
+from ..selectors.configuration import api_token_get, api_tokens, tax_rates
 from ..services.configuration import (
     bank_details_for,
     bank_details_update,
@@ -34,7 +35,6 @@ from .forms import (
     TaxForm,
     TokenForm,
 )
-from .queries import api_token_get, api_tokens, tax_rates
 
 
 def _settings_form_page(request, form_class, template: str, success: str, extra=None):

@@ -23,10 +23,12 @@ from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
 
 from .. import api
-from ..models import Invoice, InvoiceStatus, Job
+from ..models import Job
 from ..money import money_round
 from ..rules import Action, due_status, invoice_actions
-from ..selectors.invoices import InvoiceFilters, invoice_get, invoice_search
+from ..selectors.accounts import account_choices
+from ..selectors.activity import invoice_events
+from ..selectors.invoices import InvoiceFilters, invoice_drafts, invoice_get, invoice_search
 from ..selectors.usage import invoice_records, preview_records_page
 from ..services.configuration import settings_for
 from ..services.documents import invoice_document_context, invoice_pdf, invoice_pdf_version, invoice_pdf_versions
@@ -54,7 +56,6 @@ from .forms import (
     ReasonForm,
     ReminderForm,
 )
-from .queries import account_choices, invoice_events
 
 # --- the grid -------------------------------------------------------------------------------------------------
 
@@ -487,17 +488,7 @@ def invoice_edit(request, invoice_id):
 def invoice_bulk_approve(request):
     """Approve the selected drafts; flagged anomalies are listed and must be confirmed explicitly."""
     source = request.POST if request.method == "POST" else request.GET
-    ids = []
-    for raw in source.getlist("invoice_ids"):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            continue
-    drafts = list(
-        Invoice.objects.filter(tenant=request.tenant, pk__in=ids, status=InvoiceStatus.DRAFT)
-        .select_related("account")
-        .order_by("id")
-    )
+    drafts = invoice_drafts(tenant=request.tenant, invoice_ids=source.getlist("invoice_ids"))
     form = BulkApproveForm(request.POST or None, drafts=drafts, initial={"invoice_ids": [d.pk for d in drafts]})
     if request.method == "POST" and form.is_valid():
         try:

@@ -9,11 +9,11 @@ from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
 
 from ..money import money_format, money_round
-from ..selectors.invoices import invoice_get, payments_list
+from ..selectors.accounts import account_choices
+from ..selectors.invoices import invoice_get, open_invoices, payment_get, payments_list
 from ..services.payments import payment_record, payment_reverse
 from .common import XLSX, attachment, form_error, found, staff_page
 from .forms import PaymentFilterForm, PaymentForm, ReasonForm
-from .queries import account_choices, open_invoices, payment_get
 
 
 def _filters(request) -> tuple[PaymentFilterForm, dict]:

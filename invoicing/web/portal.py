@@ -10,9 +10,9 @@ from msgplatform.accounts.permissions import portal_required
 from msgplatform.core.clock import tenant_today
 
 from ..rules import due_status
+from ..selectors.portal import portal_invoice_detail, portal_invoice_get, portal_invoices, portal_payments
 from ..services.documents import invoice_pdf
 from .common import attachment, found
-from .queries import portal_invoice_get, portal_invoices, portal_payments
 
 
 @portal_required
@@ -29,7 +29,8 @@ def my_invoices(request):
 
 @portal_required
 def my_invoice(request, invoice_id):
-    invoice = found(portal_invoice_get, account=request.account, invoice_id=invoice_id)
+    detail = found(portal_invoice_detail, account=request.account, invoice_id=invoice_id)
+    invoice = detail.invoice
     return render(
         request,
         "invoicing/portal/invoice.html",
@@ -37,9 +38,9 @@ def my_invoice(request, invoice_id):
             "invoice": invoice,
             "currency": invoice.currency,
             "due": due_status(invoice, tenant_today(request.tenant)),
-            "lines": list(invoice.lines.all()),
-            "taxes": list(invoice.taxes.all()),
-            "payments": list(invoice.payments.filter(reversed_at__isnull=True).order_by("payment_date", "id")),
+            "lines": detail.lines,
+            "taxes": detail.taxes,
+            "payments": detail.payments,
         },
     )
 

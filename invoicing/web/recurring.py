@@ -6,17 +6,22 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from msgplatform.accounts.models import BillingMethod
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.errors import DomainError
 
 from ..models import BillingRun, BillingSchedule
 from ..periods import next_period
+from ..selectors.recurring import (
+    billing_run_get,
+    recent_billing_runs,
+    schedule_get,
+    schedules,
+    unscheduled_postpaid_accounts,
+)
 from ..services.billing_runs import batch_dispatch, billing_run_start
 from ..services.recurring import schedule_create, schedule_dry_run, schedule_start, schedule_stop, schedule_update
 from .common import csv_download, form_error, found, is_htmx, staff_action
 from .forms import ScheduleForm
-from .queries import billing_run_get, invoiceable_accounts, recent_billing_runs, schedule_get, schedules
 
 
 def _row(schedule: BillingSchedule) -> dict:
@@ -82,11 +87,7 @@ def _schedules_csv(qs):
 @require_http_methods(["GET", "POST"])
 def schedule_create_view(request):
     tenant = request.tenant
-    taken = schedules(tenant=tenant).values_list("account_id", flat=True)
-    choices = [("", "Choose a postpaid user")] + [
-        (a.id, a.name)
-        for a in invoiceable_accounts(tenant=tenant, billing_method=BillingMethod.POSTPAID).exclude(id__in=taken)
-    ]
+    choices = [("", "Choose a postpaid user")] + [(a.id, a.name) for a in unscheduled_postpaid_accounts(tenant=tenant)]
     initial = {"interval": "monthly", "due_in_days": 15, "never_expire": True, "active": True}
     if request.GET.get("account"):
         initial["account"] = request.GET["account"]

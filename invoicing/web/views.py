@@ -10,9 +10,9 @@ from .. import api
 from ..models import Job, ScheduleStatus
 from ..money import money_format
 from ..selectors.dashboard import dashboard_figures
+from ..selectors.recurring import schedule_counts
 from ..services.jobs import job_get
 from .common import XLSX, attachment, found, is_htmx
-from .queries import schedule_counts
 
 
 @staff_required(Perm.VIEW)

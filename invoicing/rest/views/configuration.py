@@ -12,7 +12,8 @@ from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import NotFound
 
-from ...models import EmailKind, EmailTemplate, InvoiceSequence, TaxRate
+from ...models import EmailKind
+from ...selectors.configuration import email_template_customised, invoice_sequence_last, tax_rates
 from ...services.configuration import (
     bank_details_for,
     bank_details_update,
@@ -72,7 +73,7 @@ class NumberingView(InvoicingAPIView):
 
     def _body(self, tenant) -> dict:
         number_format = settings_for(tenant).number_format
-        last = InvoiceSequence.objects.filter(tenant=tenant).values_list("last_value", flat=True).first() or 0
+        last = invoice_sequence_last(tenant=tenant)
         return {
             "number_format": number_format,
             "last_sequence": last,
@@ -127,7 +128,7 @@ class TaxListView(ListModelMixin, InvoicingAPIView):
     serializer_class = TaxOut
 
     def get_queryset(self):
-        return TaxRate.objects.filter(tenant=self.request.tenant, deleted_at__isnull=True).order_by("name", "id")
+        return tax_rates(tenant=self.request.tenant, ordering="name")
 
     @extend_schema(
         operation_id="taxes_list", summary="Tax rates (deleted ones excluded)", responses={200: TaxOut, **problems()}
@@ -195,7 +196,7 @@ def _template_body(tenant, kind: str) -> dict:
         "subject": subject,
         "body": body,
         "placeholders": PLACEHOLDERS[kind],
-        "customised": EmailTemplate.objects.filter(tenant=tenant, kind=kind).exists(),
+        "customised": email_template_customised(tenant=tenant, kind=kind),
     }
 
 

@@ -16,6 +16,7 @@ from msgplatform.core.errors import Conflict
 from msgplatform.core.models import Event
 
 from ...models import Job
+from ...selectors.activity import events, jobs
 from ...selectors.dashboard import dashboard_figures
 from ...selectors.invoices import InvoiceFilters
 from ...services.jobs import job_get
@@ -80,7 +81,7 @@ class JobListView(ListModelMixin, InvoicingAPIView):
     serializer_class = JobOut
 
     def get_queryset(self):
-        return Job.objects.filter(tenant=self.request.tenant).defer("result").order_by("-id")
+        return jobs(tenant=self.request.tenant)
 
     @extend_schema(
         operation_id="jobs_list", summary="Background jobs, newest first", responses={200: JobOut, **problems()}
@@ -218,7 +219,7 @@ class EventListView(ListModelMixin, InvoicingAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request tenant
             return Event.objects.none()
-        return Event.objects.filter(tenant=self.request.tenant).select_related("actor")
+        return events(tenant=self.request.tenant)
 
     @extend_schema(
         operation_id="events_list",

@@ -9,21 +9,12 @@ from rest_framework.response import Response
 
 from msgplatform.accounts.permissions import Perm
 from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
-from msgplatform.core.errors import NotFound
 
-from ...models import Payment
-from ...selectors.invoices import payments_list
+from ...selectors.invoices import payment_get, payments_list
 from ...services.payments import payment_record, payment_reverse
 from ..base import InvoicingAPIView
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from ..serializers import PaymentIn, PaymentListQuery, PaymentOut, ReasonIn
-
-
-def _payment(tenant, payment_id) -> Payment:
-    payment = Payment.objects.filter(tenant=tenant, pk=payment_id).select_related("invoice", "account").first()
-    if payment is None:
-        raise NotFound("No such payment.")
-    return payment
 
 
 class PaymentListView(ListModelMixin, InvoicingAPIView):
@@ -62,7 +53,10 @@ class PaymentListView(ListModelMixin, InvoicingAPIView):
         payment = payment_record(
             tenant=request.tenant, invoice_id=data.pop("invoice"), actor_id=request.user.id, **data
         )
-        return Response(self.out(PaymentOut, _payment(request.tenant, payment.pk)), status=status.HTTP_201_CREATED)
+        return Response(
+            self.out(PaymentOut, payment_get(tenant=request.tenant, payment_id=payment.pk)),
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class PaymentDetailView(InvoicingAPIView):
@@ -73,7 +67,7 @@ class PaymentDetailView(InvoicingAPIView):
         responses={200: PaymentOut, **problems(404)},
     )
     def get(self, request, payment_id):
-        return Response(self.out(PaymentOut, _payment(request.tenant, payment_id)))
+        return Response(self.out(PaymentOut, payment_get(tenant=request.tenant, payment_id=payment_id)))
 
 
 class PaymentReverseView(InvoicingAPIView):
@@ -89,4 +83,4 @@ class PaymentReverseView(InvoicingAPIView):
     def post(self, request, payment_id):
         data = input_of(ReasonIn, request)
         payment_reverse(tenant=request.tenant, payment_id=payment_id, actor_id=request.user.id, reason=data["reason"])
-        return Response(self.out(PaymentOut, _payment(request.tenant, payment_id)))
+        return Response(self.out(PaymentOut, payment_get(tenant=request.tenant, payment_id=payment_id)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.mixins import ListModelMixin
@@ -10,9 +9,8 @@ from rest_framework.response import Response
 
 from msgplatform.accounts.permissions import Perm
 from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
-from msgplatform.core.errors import NotFound
 
-from ...models import BillingRun, BillingSchedule
+from ...selectors.recurring import billing_run_get, billing_runs, schedule_get, schedules
 from ...services.billing_runs import batch_dispatch, billing_run_start
 from ...services.recurring import (
     schedule_create,
@@ -35,23 +33,12 @@ from ..serializers import (
 SCHEDULE_ID = path_id("schedule_id")
 
 
-def _schedules(tenant) -> QuerySet[BillingSchedule]:
-    return BillingSchedule.objects.filter(tenant=tenant).select_related("account").order_by("id")
-
-
-def _schedule(tenant, schedule_id) -> BillingSchedule:
-    schedule = _schedules(tenant).filter(pk=schedule_id).first()
-    if schedule is None:
-        raise NotFound("No such schedule.")
-    return schedule
-
-
 class ScheduleListView(ListModelMixin, InvoicingAPIView):
     required_perm = method_perms()
     serializer_class = ScheduleOut
 
     def get_queryset(self):
-        return _schedules(self.request.tenant)
+        return schedules(tenant=self.request.tenant, ordering="id")
 
     @extend_schema(
         operation_id="schedules_list", summary="Recurring schedules", responses={200: ScheduleOut, **problems()}
@@ -68,7 +55,10 @@ class ScheduleListView(ListModelMixin, InvoicingAPIView):
     def post(self, request):
         data = input_of(ScheduleIn, request)
         schedule = schedule_create(tenant=request.tenant, account_id=data.pop("user"), actor_id=request.user.id, **data)
-        return Response(self.out(ScheduleOut, _schedule(request.tenant, schedule.pk)), status=status.HTTP_201_CREATED)
+        return Response(
+            self.out(ScheduleOut, schedule_get(tenant=request.tenant, schedule_id=schedule.pk)),
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ScheduleDetailView(InvoicingAPIView):
@@ -81,7 +71,7 @@ class ScheduleDetailView(InvoicingAPIView):
         responses={200: ScheduleOut, **problems(404)},
     )
     def get(self, request, schedule_id):
-        return Response(self.out(ScheduleOut, _schedule(request.tenant, schedule_id)))
+        return Response(self.out(ScheduleOut, schedule_get(tenant=request.tenant, schedule_id=schedule_id)))
 
     @extend_schema(
         operation_id="schedules_update",
@@ -93,7 +83,7 @@ class ScheduleDetailView(InvoicingAPIView):
     def patch(self, request, schedule_id):
         changes = input_of(ScheduleUpdateIn, request, partial=True)
         schedule_update(tenant=request.tenant, schedule_id=schedule_id, actor_id=request.user.id, **changes)
-        return Response(self.out(ScheduleOut, _schedule(request.tenant, schedule_id)))
+        return Response(self.out(ScheduleOut, schedule_get(tenant=request.tenant, schedule_id=schedule_id)))
 
 
 class ScheduleStartView(InvoicingAPIView):
@@ -108,7 +98,7 @@ class ScheduleStartView(InvoicingAPIView):
     )
     def post(self, request, schedule_id):
         schedule_start(tenant=request.tenant, schedule_id=schedule_id, actor_id=request.user.id)
-        return Response(self.out(ScheduleOut, _schedule(request.tenant, schedule_id)))
+        return Response(self.out(ScheduleOut, schedule_get(tenant=request.tenant, schedule_id=schedule_id)))
 
 
 class ScheduleStopView(InvoicingAPIView):
@@ -123,7 +113,7 @@ class ScheduleStopView(InvoicingAPIView):
     )
     def post(self, request, schedule_id):
         schedule_stop(tenant=request.tenant, schedule_id=schedule_id, actor_id=request.user.id)
-        return Response(self.out(ScheduleOut, _schedule(request.tenant, schedule_id)))
+        return Response(self.out(ScheduleOut, schedule_get(tenant=request.tenant, schedule_id=schedule_id)))
 
 
 class ScheduleDryRunView(InvoicingAPIView):
@@ -136,7 +126,7 @@ class ScheduleDryRunView(InvoicingAPIView):
         responses={200: DryRunOut, **problems(404)},
     )
     def get(self, request, schedule_id):
-        result = schedule_dry_run(tenant=request.tenant, schedule_id=_schedule(request.tenant, schedule_id).pk)
+        result = schedule_dry_run(tenant=request.tenant, schedule_id=schedule_id)
         return Response(self.out(DryRunOut, result))
 
 
@@ -145,7 +135,7 @@ class BillingRunListView(ListModelMixin, InvoicingAPIView):
     serializer_class = BillingRunOut
 
     def get_queryset(self):
-        return BillingRun.objects.filter(tenant=self.request.tenant).order_by("-id")
+        return billing_runs(tenant=self.request.tenant)
 
     @extend_schema(
         operation_id="billing_runs_list",
@@ -179,7 +169,4 @@ class BillingRunDetailView(InvoicingAPIView):
         responses={200: BillingRunOut, **problems(404)},
     )
     def get(self, request, run_id):
-        run = BillingRun.objects.filter(tenant=request.tenant, pk=run_id).first()
-        if run is None:
-            raise NotFound("No such billing run.")
-        return Response(self.out(BillingRunOut, run))
+        return Response(self.out(BillingRunOut, billing_run_get(tenant=request.tenant, run_id=run_id)))
