@@ -1,6 +1,6 @@
 """Payment reminders: the bulk reminder (one email per user listing all its open invoices) and automatic ones.
 
-Never twice within the window: a reminder goes out only from the transaction that claims the user's
+Never twice within the window: a reminder goes out only from the transaction that takes the user's
 ReminderSlot (unique per user and kind) with a conditional UPDATE of `last_sent_at`; a second click, a second
 admin or a retried job finds the slot taken and skips that user. Automatic reminders are also idempotent per
 invoice per day (unique AutoReminder row).
@@ -64,7 +64,7 @@ def bulk_reminder_preview(*, tenant, overdue_only: bool = False, account_ids=Non
     ]
 
 
-def reminder_slot_claim(*, tenant, account_id: int, kind: str, window: datetime.timedelta) -> bool:
+def reminder_slot_take(*, tenant, account_id: int, kind: str, window: datetime.timedelta) -> bool:
     """True for exactly one caller per user, kind and window (the database decides, not the button)."""
     now = timezone.now()
     try:
@@ -112,7 +112,7 @@ def bulk_reminder_run(job: Job) -> str:
         with transaction.atomic():
             if not recipient.has_email:
                 skipped += 1
-            elif reminder_slot_claim(tenant=tenant, account_id=recipient.account.id, kind=BULK_KIND, window=window):
+            elif reminder_slot_take(tenant=tenant, account_id=recipient.account.id, kind=BULK_KIND, window=window):
                 email_queue(
                     tenant=tenant,
                     account=recipient.account,
