@@ -294,9 +294,10 @@ class InvoicePageOut(serializers.Serializer):
     results = InvoiceOut(many=True, source="items")
 
 
+# Validated data keyed like selectors.invoices.InvoiceFilters (the user's id as account_id): see from_params.
 class InvoiceListQuery(serializers.Serializer):
     tab = serializers.ChoiceField(choices=TABS, required=False, default="all")
-    user = IdField(required=False)
+    user = IdField(required=False, source="account_id")
     number = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Number contains")
     due_status = serializers.ChoiceField(choices=DueStatus.choices, required=False)
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)

@@ -25,7 +25,9 @@ at most COUNT_CAP matching rows (a LIMITed subquery) and `count_capped` says the
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
@@ -64,6 +66,14 @@ class InvoiceFilters:
     date_to: datetime.date | None = None  # invoice date, inclusive
     q: str = ""  # invoice number or the user's name, case-insensitive contains
     include_void: bool = True
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> InvoiceFilters:
+        """The filters of already-validated values keyed by these field names: a form's `cleaned_data`, an API
+        query serializer's `validated_data` or a saved job's parameters. Other keys (ordering, page) are left out;
+        a missing, None or empty value keeps the default."""
+        given = {field.name: params.get(field.name) for field in fields(cls)}
+        return cls(**{name: value for name, value in given.items() if value not in (None, "")})
 
 
 @dataclass(frozen=True)

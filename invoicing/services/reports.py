@@ -157,7 +157,7 @@ def _filters_from(params: dict) -> InvoiceFilters:
     for key in ("date_from", "date_to"):
         if data.get(key):
             data[key] = datetime.date.fromisoformat(data[key])
-    return InvoiceFilters(**data)
+    return InvoiceFilters.from_params(data)
 
 
 def _filters_to(filters: InvoiceFilters) -> dict:

@@ -69,17 +69,8 @@ def _filters(request) -> tuple[InvoiceFilterForm, InvoiceFilters, str, int, int]
         tenant=request.tenant, blank="Any user", limit=GRID_USER_CHOICES, selected=data.get("account_id")
     )
     form = InvoiceFilterForm(data, account_choices=choices)
-    form.is_valid()
-    filters = InvoiceFilters(
-        tab=form.value("tab", "all"),
-        account_id=form.value("account_id", None),
-        number=form.value("number", ""),
-        due_status=form.value("due_status", ""),
-        payment_status=form.value("payment_status", ""),
-        date_from=form.value("date_from", None),
-        date_to=form.value("date_to", None) if "date_to" not in form.errors else None,
-        q=form.value("q", ""),
-    )
+    form.is_valid()  # an invalid field is left out of cleaned_data (and shown with its error)
+    filters = InvoiceFilters.from_params(form.cleaned_data)
     return form, filters, form.value("ordering", "-invoice_date"), form.value("page", 1), form.value("page_size", 25)
 
 

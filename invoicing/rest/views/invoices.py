@@ -131,17 +131,7 @@ class InvoiceListView(InvoicingView):
     )
     def get(self, request):
         params = query_of(InvoiceListQuery, request)
-        filters = InvoiceFilters(
-            tab=params["tab"],
-            account_id=params.get("user"),
-            number=params.get("number", ""),
-            due_status=params.get("due_status", ""),
-            payment_status=params.get("payment_status", ""),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            q=params.get("q", ""),
-            include_void=params["include_void"],
-        )
+        filters = InvoiceFilters.from_params(params)
         page = invoice_search(
             tenant=request.tenant,
             filters=filters,

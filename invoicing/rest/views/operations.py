@@ -135,17 +135,7 @@ class InvoiceReportView(InvoicingAPIView):
     )
     def get(self, request):
         params = input_of(InvoiceListQuery, request, data=request.query_params.dict())
-        filters_ = InvoiceFilters(
-            tab=params["tab"],
-            account_id=params.get("user"),
-            number=params.get("number", ""),
-            due_status=params.get("due_status", ""),
-            payment_status=params.get("payment_status", ""),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            q=params.get("q", ""),
-            include_void=params["include_void"],
-        )
+        filters_ = InvoiceFilters.from_params(params)
         result = invoice_report(
             tenant=request.tenant, filters=filters_, ordering=params["ordering"], actor_id=request.user.id
         )
