@@ -39,16 +39,11 @@ and time per kind of statement, database time against the rest); `--cprofile` ru
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import cProfile
 import datetime
-import io
 import json
 import math
 import os
-import platform
-import pstats
 import random
 import statistics
 import sys
@@ -56,8 +51,30 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_billing"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import (  # noqa: E402
+    ENCODINGS,
+    HEAVY_SHARES,
+    HOURS,
+    PARTS,
+    ROUTES,
+    SENDERS,
+    STATUSES,
+    argument_parser,
+    cumulative,
+    database_create,
+    database_drop,
+    database_exists,
+    django_setup,
+    local_database_url,
+    machine_summary,
+    postgres_show,
+    profile_print,
+    scratch_database_check,
+    timed,
+)
+
+DB_NAME = "bench_billing"
 SLUG = "bench-billing"
 TZ_NAME = "Europe/Berlin"  # UTC+1 all of January: local day d runs from (d-1) 23:00 to d 23:00 UTC
 YEAR, MONTH, DAYS = 2026, 1, 31
@@ -65,33 +82,8 @@ AS_OF = datetime.date(2026, 2, 1)
 PRISTINE = "bench_rollup_pristine"
 META = "bench_meta"
 
-# (country, calling code, mcc, [(mnc, network)], typical price of one SMS part)
-ROUTES = [
-    ("US", "1", "310", [("260", "T-Mobile US"), ("410", "AT&T"), ("480", "Verizon")], "0.0079"),
-    ("CA", "1", "302", [("220", "Telus"), ("610", "Bell"), ("720", "Rogers")], "0.0085"),
-    ("GB", "44", "234", [("10", "O2 UK"), ("15", "Vodafone UK"), ("30", "EE"), ("20", "Three UK")], "0.0352"),
-    ("DE", "49", "262", [("01", "Telekom.de"), ("02", "Vodafone.de"), ("03", "O2 DE")], "0.0795"),
-    ("FR", "33", "208", [("01", "Orange F"), ("10", "SFR"), ("20", "Bouygues Telecom")], "0.0705"),
-    ("ES", "34", "214", [("01", "Vodafone ES"), ("03", "Orange ES"), ("07", "Movistar")], "0.0698"),
-    ("IT", "39", "222", [("01", "TIM"), ("10", "Vodafone IT"), ("88", "WindTre")], "0.0781"),
-    ("NL", "31", "204", [("04", "Vodafone NL"), ("08", "KPN"), ("16", "Odido")], "0.0912"),
-    ("IN", "91", "404", [("10", "Airtel"), ("20", "Vi India"), ("45", "Jio")], "0.00235"),
-    ("BR", "55", "724", [("05", "Claro BR"), ("06", "Vivo"), ("04", "TIM Brasil")], "0.0126"),
-    ("MX", "52", "334", [("020", "Telcel"), ("030", "Movistar MX"), ("050", "AT&T MX")], "0.0189"),
-    ("NG", "234", "621", [("20", "Airtel NG"), ("30", "MTN NG"), ("50", "Glo")], "0.0311"),
-    ("ZA", "27", "655", [("01", "Vodacom"), ("10", "MTN ZA"), ("07", "Cell C")], "0.0197"),
-    ("ID", "62", "510", [("10", "Telkomsel"), ("11", "XL Axiata"), ("21", "Indosat")], "0.0283"),
-    ("PH", "63", "515", [("02", "Globe"), ("03", "Smart")], "0.0154"),
-    ("AE", "971", "424", [("02", "Etisalat"), ("03", "du")], "0.0297"),
-]
 CHANNEL_FACTOR = {"sms": Decimal("1"), "whatsapp": Decimal("0.62"), "rcs": Decimal("0.9"), "viber": Decimal("0.48")}
-PARTS = ((1, 70), (2, 20), (3, 7), (4, 3))
-ENCODINGS = (("gsm7", 80), ("ucs2", 19), ("utf8", 1))
-STATUSES = (("DELIVRD", 86), ("UNDELIV", 6), ("EXPIRED", 3), ("REJECTD", 2), ("UNKNOWN", 2), ("ENROUTE", 1))
-HOURS = (1, 1, 1, 1, 1, 2, 4, 7, 9, 10, 10, 10, 10, 10, 10, 10, 9, 9, 8, 7, 6, 4, 3, 2)  # local hour weights
-SENDERS = ("INFO", "VERIFY", "ACME", "Bank", "Shop", "Alerts", "OTP", "Delivery", "Promo", "Notify")
 ROLLBACK_RATE = 0.003
-HEAVY_SHARES = (0.20, 0.15, 0.10)
 MEDIUM_USERS, MEDIUM_SHARE = 50, 0.10
 
 RECORD_COLUMNS = (
@@ -143,14 +135,6 @@ SCAN_SQL = """
 """
 
 
-def cum(weights):
-    total, out = 0, []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
-
-
 # --- set-up ----------------------------------------------------------------------------------------------------
 
 
@@ -161,32 +145,16 @@ def database_setup(args) -> tuple[str, bool]:
     url = os.environ.get("DATABASE_URL") or ""
     if url:
         return url, True
-    url = DEFAULT_URL
-    os.environ["DATABASE_URL"] = url
-    name = url.rsplit("/", 1)[1]
+    url = os.environ["DATABASE_URL"] = local_database_url(DB_NAME)
     wanted = {"users": args.users, "records": args.records, "seed": args.seed}
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-    if exists and args.reuse:
+    if args.reuse and database_exists(DB_NAME):
         with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
             if conn.execute("SELECT to_regclass(%s)", [META]).fetchone()[0] is not None:
                 row = conn.execute(f"SELECT data FROM {META}").fetchone()
                 if row and all(row[0].get(k) == v for k, v in wanted.items()):
                     return url, True
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
+    database_create(DB_NAME)
     return url, False
-
-
-def database_drop(url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def meta_read() -> dict | None:
@@ -208,9 +176,7 @@ def fixtures_create(n_users: int):
     from invoicing.services.licenses import license_grant
     from msgplatform.accounts.models import Account, Tenant
 
-    others = Tenant.objects.exclude(signup_slug=SLUG)
-    if others.exists():
-        sys.exit(f"Refusing to run: the database holds other admins ({others.count()}); give it a scratch database.")
+    scratch_database_check(SLUG)
     tenant = Tenant.objects.create(name="Bench Billing", currency="EUR", timezone=TZ_NAME, signup_slug=SLUG)
     license_grant(tenant=tenant, prepaid=False, postpaid=True, valid_until=datetime.date(2027, 12, 31), actor_id=None)
     settings_for(tenant)
@@ -301,7 +267,7 @@ def user_offers(volume: int, n_records: int, rng: random.Random):
         )
         offers.append((country, code, mcc, mnc, network, channel, price))
     weights = [1 / (rank + 1) ** 1.1 for rank in range(len(offers))]
-    return offers, cum(weights)
+    return offers, cumulative(weights)
 
 
 def records_copy(conn, tenant_id: int, accounts: list[int], n_records: int, seed: int) -> dict:
@@ -322,7 +288,7 @@ def records_copy(conn, tenant_id: int, accounts: list[int], n_records: int, seed
         plans.append((f"{tenant_id}\t{account_id}\t", static, offer_cum, senders))
     # Days: weekdays busier than weekends (1 January 2026 is a Thursday).
     day_w = [0.55 if datetime.date(YEAR, MONTH, d).weekday() >= 5 else 1.0 for d in range(1, DAYS + 1)]
-    day_cum = cum(day_w)
+    day_cum = cumulative(day_w)
     per_user_days = []
     for volume in volumes:
         counts = [0] * DAYS
@@ -337,10 +303,10 @@ def records_copy(conn, tenant_id: int, accounts: list[int], n_records: int, seed
                 counts[d] += 1
         per_user_days.append(counts)
     times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
-    hour_cum = cum(HOURS)
-    parts_v, parts_cum = [p for p, _ in PARTS], cum(w for _, w in PARTS)
-    enc_v, enc_cum = [e for e, _ in ENCODINGS], cum(w for _, w in ENCODINGS)
-    stat_v, stat_cum = [s for s, _ in STATUSES], cum(w for _, w in STATUSES)
+    hour_cum = cumulative(HOURS)
+    parts_v, parts_cum = [p for p, _ in PARTS], cumulative(w for _, w in PARTS)
+    enc_v, enc_cum = [e for e, _ in ENCODINGS], cumulative(w for _, w in ENCODINGS)
+    stat_v, stat_cum = [s for s, _ in STATUSES], cumulative(w for _, w in STATUSES)
     rnd = rng.random
     bits = rng.getrandbits
     choices = rng.choices
@@ -543,9 +509,7 @@ def scan_run(fetch: bool) -> tuple[float, int]:
 def tick_run(tenant):
     from invoicing.services.billing_runs import billing_run_start
 
-    started = time.perf_counter()
-    run = billing_run_start(tenant=tenant, as_of=AS_OF)
-    return time.perf_counter() - started, run
+    return timed(billing_run_start, tenant=tenant, as_of=AS_OF)
 
 
 def tick_check(run, n_users: int, charge_micros: int) -> None:
@@ -567,14 +531,14 @@ def preview_run(tenant, account_id: int, calls: int) -> tuple[list[float], int]:
 
     timings, messages = [], 0
     for _ in range(calls):
-        started = time.perf_counter()
-        preview = invoice_preview_postpaid(
+        seconds, preview = timed(
+            invoice_preview_postpaid,
             tenant=tenant,
             account_id=account_id,
             period_start=datetime.date(YEAR, MONTH, 1),
             period_end=datetime.date(YEAR, MONTH, DAYS),
         )
-        timings.append(time.perf_counter() - started)
+        timings.append(seconds)
         messages = preview.messages
     return timings, messages
 
@@ -627,36 +591,20 @@ def tick_profile(tenant, n_users: int, top: int, with_cprofile: bool) -> dict:
     )
     print(clock.report(n_users))
     if profiler is not None:
-        for order in ("tottime", "cumulative"):
-            buffer = io.StringIO()
-            pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(order).print_stats(top)
-            text = buffer.getvalue()
-            print(text[text.index("   ncalls") :] if "   ncalls" in text else text)
+        profile_print(profiler, top)
     kinds = {kind: {"count": c, "seconds": round(t, 3)} for kind, (c, t) in clock.kinds.items()}
     return {"seconds": elapsed, "statements": clock.count, "db_wait_s": clock.seconds, "kinds": kinds}
 
 
 def machine() -> str:
-    from django.db import connection
-
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    settings = []
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-        for name in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "synchronous_commit"):
-            cursor.execute(f"SHOW {name}")
-            settings.append(f"{name} {cursor.fetchone()[0]}")
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"PostgreSQL {version} ({', '.join(settings)}, same machine)"
-    )
+    names = ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "synchronous_commit")
+    version, *values = postgres_show("server_version", *names)
+    settings = ", ".join(f"{name} {value}" for name, value in zip(names, values, strict=True))
+    return machine_summary(f"PostgreSQL {version} ({settings}, same machine)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3, help="ticks (each after a reset, next to a scan)")
@@ -671,11 +619,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url, reuse = database_setup(args)
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    django_setup()
     from django.core.management import call_command
 
     from msgplatform.accounts.models import Tenant
@@ -779,7 +723,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     if args.drop:
-        database_drop(url)
+        database_drop(url.rsplit("/", 1)[1])
 
 
 if __name__ == "__main__":

@@ -40,13 +40,12 @@ raw writer. Goal: product <= 1.3 x raw, peak RSS < 150 MB.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import bisect
 import datetime
 import hashlib
 import io
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -57,8 +56,36 @@ import zipfile
 import zoneinfo
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_docs"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import (  # noqa: E402
+    INVOICE_COPY_COLUMNS,
+    NOTES,
+    PAY_MIX,
+    PAYMENT_COPY_COLUMNS,
+    PAYMENT_TYPES,
+    ROOT,
+    TERMS,
+    CpuClock,
+    accounts_fill,
+    argument_parser,
+    cents_text,
+    cumulative,
+    database_create,
+    database_drop,
+    django_setup,
+    joined,
+    load_average_change,
+    local_database_url,
+    machine_summary,
+    median_and_runs,
+    pick,
+    postgres_show,
+    ratios,
+    rows_copy,
+    scratch_database_check,
+    vacuum_analyze,
+)
+
 DB_NAME = "bench_docs"
 SLUG = "bench-docs-excel"
 TZ_NAME = "Europe/Berlin"
@@ -66,8 +93,6 @@ CURRENCY = "EUR"
 DAYS = 3 * 365
 GOAL_RATIO = 1.3
 GOAL_MB = 150
-NOTES = "Thank you for your business."
-TERMS = "Payment due within the stated due date."
 
 FIRST = (
     "Nimbus Orbit Acme Globex Initech Umbrella Stark Wayne Tyrell Cyberdyne Hooli Vandelay Soylent Wonka Aperture "
@@ -76,25 +101,6 @@ FIRST = (
 SECOND = "Telecom Media Retail Logistics Health Finance Travel Foods Energy Labs Systems Networks Games".split()
 SUFFIX = "Ltd GmbH Inc SA BV LLC Pty SRL".split()
 FORMULA_LIKE = ("=SUM(A1:A9)", "+49 Mobile", "-Minus Ltd", "@Handle Media")
-PAYMENT_TYPES = ("bank_transfer", "bank_transfer", "bank_transfer", "online", "card", "direct_debit", "cheque")
-PAY_MIX = {
-    "prepaid": ((7, (("paid", 0.60), ("partially_paid", 0.05), ("unpaid", 0.35))),
-                (45, (("paid", 0.90), ("partially_paid", 0.03), ("unpaid", 0.07))),
-                (None, (("paid", 0.98), ("partially_paid", 0.005), ("unpaid", 0.015)))),
-    "postpaid": ((30, (("paid", 0.35), ("partially_paid", 0.10), ("unpaid", 0.55))),
-                 (90, (("paid", 0.75), ("partially_paid", 0.08), ("unpaid", 0.17))),
-                 (None, (("paid", 0.85), ("partially_paid", 0.04), ("unpaid", 0.11)))),
-}  # fmt: skip
-
-INVOICE_COLUMNS = (
-    "id tenant_id account_id number sequence_number billing_method source status payment_status currency "
-    "invoice_date due_date period_start period_end description subtotal tax_total total amount_paid balance_due "
-    "credit_base credited usage_raw customer_notes terms void_reason approved_at voided_at created_at updated_at"
-).split()
-PAYMENT_COLUMNS = (
-    "id tenant_id invoice_id account_id amount payment_date payment_type transaction_id bank_reference notes "
-    "credit_delta created_at reversed_at reversal_reason reversal_credit_delta"
-).split()
 
 
 # --- set-up ----------------------------------------------------------------------------------------------------
@@ -107,89 +113,20 @@ def database_url(args) -> tuple[str, bool]:
         if not url.startswith("postgres"):
             sys.exit("This benchmark needs PostgreSQL.")
         return url, False
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not (args.reuse and exists):
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return DEFAULT_URL, not args.keep
-
-
-def database_drop() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-
-
-def django_setup() -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _pick(rng, table):
-    r = rng.random()
-    for value, weight in table:
-        r -= weight
-        if r < 0:
-            return value
-    return table[-1][0]
-
-
-def _cumulative(weights):
-    total = 0.0
-    for w in weights:
-        total += w
-        yield total
-
-
-def _bisect(cum, x):
-    lo, hi = 0, len(cum) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cum[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    database_create(DB_NAME, reuse=args.reuse)
+    return local_database_url(DB_NAME), not args.keep
 
 
 def fixtures_create(n_accounts: int, seed: int):
-    from msgplatform.accounts.models import Account, Tenant
+    from msgplatform.accounts.models import Tenant
 
-    foreign = Tenant.objects.exclude(signup_slug=SLUG)
-    if foreign.exists():
-        sys.exit(f"Refusing to run: the database holds other admins ({foreign.count()}); give it a scratch database.")
+    scratch_database_check(SLUG)
     rng = random.Random(seed)
     tenant, _ = Tenant.objects.get_or_create(
         signup_slug=SLUG, defaults={"name": "Bench Docs Excel", "currency": CURRENCY, "timezone": TZ_NAME}
     )
-    if Account.objects.filter(tenant=tenant).count() != n_accounts:
-        Account.objects.filter(tenant=tenant).delete()
-        names = [f"{a} {b} {c}" for a in FIRST for b in SECOND for c in SUFFIX]
-        rng.shuffle(names)
-        names[: len(FORMULA_LIKE)] = FORMULA_LIKE
-        Account.objects.bulk_create(
-            Account(
-                tenant=tenant,
-                name=names[i] if i < len(names) else f"Customer {i:05d}",
-                email=f"billing{i}@customer{i}.example",
-                billing_method="postpaid" if rng.random() < 0.35 else "prepaid",
-                apply_tax=rng.random() < 0.7,
-            )
-            for i in range(n_accounts)
-        )
-    return tenant, list(Account.objects.filter(tenant=tenant).order_by("id"))
+    names = [f"{a} {b} {c}" for a in FIRST for b in SECOND for c in SUFFIX]
+    return tenant, accounts_fill(tenant, n_accounts, names, rng, first=FORMULA_LIKE)
 
 
 def rows_generate(tenant, accounts, n: int, seed: int, today: datetime.date):
@@ -197,13 +134,13 @@ def rows_generate(tenant, accounts, n: int, seed: int, today: datetime.date):
     rng = random.Random(seed)
     first_day = today - datetime.timedelta(days=DAYS - 1)
     days = sorted(int(DAYS * ((1 + 3 * rng.random()) ** 0.5 - 1)) for _ in range(n))
-    cum = list(_cumulative(1 / (rank + 1) ** 0.7 for rank in range(len(accounts))))
+    cum = cumulative(1 / (rank + 1) ** 0.7 for rank in range(len(accounts)))
     seq = 0
     invoices, payments = [], []
     payment_id = 0
     now = datetime.datetime.now(datetime.UTC).isoformat()
     for invoice_id, day_index in enumerate(days, start=1):
-        account = accounts[_bisect(cum, rng.random() * cum[-1])]
+        account = accounts[bisect.bisect_left(cum, rng.random() * cum[-1])]
         method = account.billing_method
         day = first_day + datetime.timedelta(days=day_index)
         age = (today - day).days
@@ -215,7 +152,7 @@ def rows_generate(tenant, accounts, n: int, seed: int, today: datetime.date):
         pay_status, paid = "unpaid", 0
         if status == "approved":
             mix = next(m for limit, m in PAY_MIX[method] if limit is None or age <= limit)
-            pay_status = _pick(rng, mix)
+            pay_status = pick(rng, mix)
             paid = total if pay_status == "paid" else total * rng.randint(2, 8) // 10
             if pay_status == "partially_paid" and not 0 < paid < total:
                 pay_status, paid = "unpaid", 0
@@ -236,8 +173,9 @@ def rows_generate(tenant, accounts, n: int, seed: int, today: datetime.date):
                 (
                     *(str(invoice_id), str(tenant.id), str(account.id), number, seq_text),
                     *(method, source, status, pay_status, CURRENCY, day.isoformat(), due.isoformat(), *period),
-                    *(description, _money(subtotal), _money(tax), _money(total), _money(paid), _money(total - paid)),
-                    *(_money(subtotal), _money(credited), _money(subtotal if method == "postpaid" else 0)),
+                    *(description, cents_text(subtotal), cents_text(tax), cents_text(total), cents_text(paid)),
+                    *(cents_text(total - paid), cents_text(subtotal), cents_text(credited)),
+                    cents_text(subtotal if method == "postpaid" else 0),
                     *(NOTES, TERMS, "duplicate" if status == "void" else ""),
                     *(stamp if status != "draft" else "\\N", stamp if status == "void" else "\\N", stamp, now),
                 )
@@ -261,28 +199,16 @@ def rows_generate(tenant, accounts, n: int, seed: int, today: datetime.date):
             payments.append(
                 "\t".join(
                     (
-                        *(str(payment_id), str(tenant.id), str(invoice_id), str(account.id), _money(amount)),
-                        *(pay_day.isoformat(), kind, txn, ref, "", _money(amount * subtotal // total)),
+                        *(str(payment_id), str(tenant.id), str(invoice_id), str(account.id), cents_text(amount)),
+                        *(pay_day.isoformat(), kind, txn, ref, "", cents_text(amount * subtotal // total)),
                         f"{pay_day.isoformat()} 12:00:00+00",
                         "\\N" if ok else f"{pay_day.isoformat()} 15:00:00+00",
                         "" if ok else "bounced",
-                        "0.00" if ok else _money(-(amount * subtotal // total)),
+                        "0.00" if ok else cents_text(-(amount * subtotal // total)),
                     )
                 )
             )
     return invoices, payments, seq
-
-
-def _required_columns(cursor, table: str, columns: list[str]) -> tuple[list[str], list[str]]:
-    """NOT NULL columns without a default that the generator does not know, with a neutral value each."""
-    cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
-        "AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO'",
-        [table],
-    )
-    extra = [(name, kind) for name, kind in cursor.fetchall() if name not in columns]
-    neutral = {"boolean": "f", "integer": "0", "bigint": "0", "smallint": "0", "numeric": "0"}
-    return [name for name, _ in extra], [neutral.get(kind, "") for _, kind in extra]
 
 
 def data_load(tenant, accounts, args, today) -> None:
@@ -299,20 +225,10 @@ def data_load(tenant, accounts, args, today) -> None:
             "TRUNCATE invoicing_job, invoicing_payment, invoicing_invoicetax, invoicing_invoiceline, "
             "invoicing_invoice, invoicing_invoicesequence CASCADE"
         )
-        for table, columns, lines in (
-            ("invoicing_invoice", INVOICE_COLUMNS, invoices),
-            ("invoicing_payment", PAYMENT_COLUMNS, payments),
-        ):
-            extra, values = _required_columns(cursor, table, columns)
-            suffix = "".join(f"\t{v}" for v in values)
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns + extra)}) FROM STDIN") as copy:
-                for start in range(0, len(lines), 50_000):
-                    copy.write("".join(f"{line}{suffix}\n" for line in lines[start : start + 50_000]))
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        rows_copy(cursor, "invoicing_invoice", INVOICE_COPY_COLUMNS, invoices)
+        rows_copy(cursor, "invoicing_payment", PAYMENT_COPY_COLUMNS, payments)
     InvoiceSequence.objects.create(tenant=tenant, last_value=seq)
-    with connection.cursor() as cursor:
-        for table in ("invoicing_invoice", "invoicing_payment", "accounts_account", "accounts_tenant"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+    vacuum_analyze(("invoicing_invoice", "invoicing_payment", "accounts_account", "accounts_tenant"))
     print(f"COPY and VACUUM ANALYZE took {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -340,29 +256,10 @@ def _rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def _backend_cpu() -> float:
-    """CPU seconds used so far by this connection's PostgreSQL backend (same machine: /proc)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _clocks() -> tuple[float, float, float]:
-    return time.perf_counter(), time.process_time(), _backend_cpu()
-
-
-def _elapsed(clock) -> dict:
-    wall, cpu, backend = clock
-    return {
-        "seconds": time.perf_counter() - wall,
-        "cpu": time.process_time() - cpu,
-        "db_cpu": _backend_cpu() - backend,
-    }
+def _elapsed(clock: CpuClock) -> dict:
+    seconds = clock.stop()
+    cpu, db_cpu = clock.last
+    return {"seconds": seconds, "cpu": cpu, "db_cpu": db_cpu}
 
 
 def raw_rows(tenant):
@@ -519,11 +416,13 @@ def child(path: str, job_id: int, check: bool, revision: str = "") -> None:
 
     tenant = Tenant.objects.get(signup_slug=SLUG)
     _tiny_workbook()
+    clock = CpuClock()
+    clock.attach("postgresql")
     out = {"path": path}
     if path == "raw":
         rows, payments = raw_rows(tenant)
         out["rss_before_mb"] = _rss_mb()
-        clock = _clocks()
+        clock.start()
         content = raw_write(rows, payments)
         out.update(_elapsed(clock))
         out["peak_mb"] = _rss_mb()
@@ -537,7 +436,7 @@ def child(path: str, job_id: int, check: bool, revision: str = "") -> None:
 
         Job.objects.filter(pk=job_id).update(status=Job.Status.QUEUED, done=0, result=None, message="")
         out["rss_before_mb"] = _rss_mb()
-        clock = _clocks()
+        clock.start()
         job_run(job_id=job_id)
         out.update(_elapsed(clock))
         out["peak_mb"] = _rss_mb()  # before the bench reads the result back
@@ -568,21 +467,12 @@ def measure(path: str, job_id: int, check: bool = False, revision: str = "") -> 
 
 def machine() -> str:
     import xlsxwriter
-    from django.db import connection
 
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        db = f"PostgreSQL {cursor.fetchone()[0]}"
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, XlsxWriter {xlsxwriter.__version__}, {db}"
-    )
+    return machine_summary(f"XlsxWriter {xlsxwriter.__version__}", f"PostgreSQL {postgres_show('server_version')[0]}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=5)
@@ -606,10 +496,7 @@ def main() -> None:
         run(args)
     finally:
         if drop:
-            from django.db import connections
-
-            connections.close_all()
-            database_drop()
+            database_drop(DB_NAME, force=True)
             print(f"dropped database {DB_NAME}")
 
 
@@ -674,12 +561,18 @@ def run(args) -> None:
     def med(path, key):
         return statistics.median(r[key] for r in results[path])
 
-    ratios = [p["seconds"] / r["seconds"] for p, r in zip(results["product"], results["raw"], strict=True)]
-    ratio = statistics.median(ratios)
+    def seconds(path):
+        return [r["seconds"] for r in results[path]]
+
+    def cpu_seconds(path):
+        return [r["cpu"] + r["db_cpu"] for r in results[path]]
+
+    by_run = ratios(seconds("product"), seconds("raw"))
+    ratio = statistics.median(by_run)
     peak = max(r["peak_mb"] for r in results["product"])
     print(
         f"\n{job.total:,} invoices + {n_payments:,} payments, median of {args.runs} runs (fresh process each), "
-        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+        f"{load_average_change(load_before, load_after)}"
     )
     print(
         "| path | seconds (median) | runs (s) | CPU s: Python + PostgreSQL backend (median) | peak RSS MB (median) "
@@ -687,28 +580,22 @@ def run(args) -> None:
     )
     print("|---|---:|---|---:|---:|---:|---:|")
     for path in paths:
-        each = ", ".join(f"{r['seconds']:.2f}" for r in results[path])
         print(
-            f"| {path} | {med(path, 'seconds'):.2f} | {each} | {med(path, 'cpu'):.2f} + {med(path, 'db_cpu'):.2f} | "
+            f"| {path} | {median_and_runs(seconds(path), '.2f')} | "
+            f"{med(path, 'cpu'):.2f} + {med(path, 'db_cpu'):.2f} | "
             f"{med(path, 'peak_mb'):.0f} | {med(path, 'rss_before_mb'):.0f} | {results[path][0]['bytes']:,} |"
         )
-    cpu_ratios = [
-        (p["cpu"] + p["db_cpu"]) / (r["cpu"] + r["db_cpu"])
-        for p, r in zip(results["product"], results["raw"], strict=True)
-    ]
-    print(f"\nratio product / raw: {ratio:.2f} (per run: {', '.join(f'{x:.2f}' for x in ratios)}); "
+    cpu_ratios = ratios(cpu_seconds("product"), cpu_seconds("raw"))
+    print(f"\nratio product / raw: {ratio:.2f} (per run: {joined(by_run, '.2f')}); "
           f"ratio of medians {med('product', 'seconds') / med('raw', 'seconds'):.2f}; "
           f"ratio of CPU seconds (Python + database) {statistics.median(cpu_ratios):.2f} "
-          f"(per run: {', '.join(f'{x:.2f}' for x in cpu_ratios)})")  # fmt: skip
+          f"(per run: {joined(cpu_ratios, '.2f')})")  # fmt: skip
     if args.before:
-        before = [b["seconds"] / r["seconds"] for b, r in zip(results["before"], results["raw"], strict=True)]
-        before_cpu = [
-            (b["cpu"] + b["db_cpu"]) / (r["cpu"] + r["db_cpu"])
-            for b, r in zip(results["before"], results["raw"], strict=True)
-        ]
+        before = ratios(seconds("before"), seconds("raw"))
+        before_cpu = ratios(cpu_seconds("before"), cpu_seconds("raw"))
         print(
             f"report at {args.before} / raw: {statistics.median(before):.2f} (per run: "
-            f"{', '.join(f'{x:.2f}' for x in before)}); CPU {statistics.median(before_cpu):.2f}; "
+            f"{joined(before, '.2f')}); CPU {statistics.median(before_cpu):.2f}; "
             f"peak {max(r['peak_mb'] for r in results['before']):.0f} MB"
         )
     print(

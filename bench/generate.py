@@ -39,7 +39,6 @@ last line `counts: {...}` (JSON) with the rows written per table.
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import calendar
 import datetime
@@ -53,47 +52,35 @@ import time
 import zoneinfo
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import (  # noqa: E402
+    ENCODINGS,
+    HEAVY_SHARES,
+    HOURS,
+    NOTES,
+    PARTS,
+    PAYMENT_TYPES,
+    ROUTES,
+    SENDERS,
+    STATUSES,
+    TERMS,
+    argument_parser,
+    cumulative,
+    django_setup,
+)
+
 TZ_NAME = "Europe/Berlin"
 CURRENCY = "EUR"
 VAT_RATE = 19
 YEARS = 3
 POSTPAID_SHARE = 0.35
 RECURRING_SHARE = 0.35  # of all invoices at most; prepaid recharges make up the rest
-HEAVY_SHARES = (0.20, 0.15, 0.10)
 MEDIUM_SHARE = 0.25  # of all records, shared by one user in a hundred
 ROLLBACK_PER_1024 = 3  # 0.3 %
 DUE_DAYS = 15
-NOTES = "Thank you for your business."
-TERMS = "Payment due within the stated due date."
 
-# (country, calling code, mcc, [(mnc, network)], typical price of one SMS part in EUR)
-ROUTES = (
-    ("US", "1", "310", (("260", "T-Mobile US"), ("410", "AT&T"), ("480", "Verizon")), 0.0079),
-    ("CA", "1", "302", (("220", "Telus"), ("610", "Bell"), ("720", "Rogers")), 0.0085),
-    ("GB", "44", "234", (("10", "O2 UK"), ("15", "Vodafone UK"), ("30", "EE"), ("20", "Three UK")), 0.0352),
-    ("DE", "49", "262", (("01", "Telekom.de"), ("02", "Vodafone.de"), ("03", "O2 DE")), 0.0795),
-    ("FR", "33", "208", (("01", "Orange F"), ("10", "SFR"), ("20", "Bouygues Telecom")), 0.0705),
-    ("ES", "34", "214", (("01", "Vodafone ES"), ("03", "Orange ES"), ("07", "Movistar")), 0.0698),
-    ("IT", "39", "222", (("01", "TIM"), ("10", "Vodafone IT"), ("88", "WindTre")), 0.0781),
-    ("NL", "31", "204", (("04", "Vodafone NL"), ("08", "KPN"), ("16", "Odido")), 0.0912),
-    ("IN", "91", "404", (("10", "Airtel"), ("20", "Vi India"), ("45", "Jio")), 0.00235),
-    ("BR", "55", "724", (("05", "Claro BR"), ("06", "Vivo"), ("04", "TIM Brasil")), 0.0126),
-    ("MX", "52", "334", (("020", "Telcel"), ("030", "Movistar MX"), ("050", "AT&T MX")), 0.0189),
-    ("NG", "234", "621", (("20", "Airtel NG"), ("30", "MTN NG"), ("50", "Glo")), 0.0311),
-    ("ZA", "27", "655", (("01", "Vodacom"), ("10", "MTN ZA"), ("07", "Cell C")), 0.0197),
-    ("ID", "62", "510", (("10", "Telkomsel"), ("11", "XL Axiata"), ("21", "Indosat")), 0.0283),
-    ("PH", "63", "515", (("02", "Globe"), ("03", "Smart")), 0.0154),
-    ("AE", "971", "424", (("02", "Etisalat"), ("03", "du")), 0.0297),
-)
 CHANNELS = (("sms", 1.0, "SMS"), ("whatsapp", 0.62, "WhatsApp"), ("rcs", 0.9, "RCS"), ("viber", 0.48, "Viber"))
-PARTS = ((1, 70), (2, 20), (3, 7), (4, 3))
-ENCODINGS = (("gsm7", 80), ("ucs2", 19), ("utf8", 1))
-STATUSES = (("DELIVRD", 86), ("UNDELIV", 6), ("EXPIRED", 3), ("REJECTD", 2), ("UNKNOWN", 2), ("ENROUTE", 1))
-HOURS = (1, 1, 1, 1, 1, 2, 4, 7, 9, 10, 10, 10, 10, 10, 10, 10, 9, 9, 8, 7, 6, 4, 3, 2)  # local hour weights
-SENDERS = ("INFO", "VERIFY", "ACME", "Bank", "Shop", "Alerts", "OTP", "Delivery", "Promo", "Notify")
 RECHARGES = (2000, 5000, 10000, 20000, 25000, 50000, 100000, 200000, 500000)  # cents
-PAYMENT_TYPES = ("bank_transfer", "bank_transfer", "bank_transfer", "online", "card", "direct_debit", "cheque")
 # Payment status of an approved invoice by billing method and age in days: (up to age, (paid, partially paid)).
 PAY_MIX = {
     "prepaid": ((7, (0.60, 0.05)), (45, (0.90, 0.03)), (None, (0.98, 0.005))),
@@ -148,14 +135,6 @@ def lookup_table(values, weights, size: int, cumulated: bool = False) -> list:
     for value, upto in zip(values, cum, strict=True):
         table += [value] * (round(upto / cum[-1] * size) - len(table))
     return table
-
-
-def cumulative(weights) -> list[float]:
-    total, out = 0.0, []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
 
 
 def money_text(cents: int) -> str:
@@ -267,7 +246,7 @@ class Plan:
         else:
             countries, n_routes, n_channels = rng.sample(ROUTES, rng.choice((1, 1, 2))), rng.randint(1, 4), 1
         candidates = [
-            (country, code, mcc, mnc, network, channel, base * factor)
+            (country, code, mcc, mnc, network, channel, float(base) * factor)
             for country, code, mcc, networks, base in countries
             for mnc, network in networks
             for channel, factor, _ in CHANNELS[:n_channels]
@@ -689,15 +668,13 @@ def invoices_copy(
 # --- set-up -------------------------------------------------------------------------------------------------------
 
 
-def django_setup() -> None:
+def django_setup_on_postgres() -> None:
+    """Django with the product's settings (whatever the shell says) on the PostgreSQL database of DATABASE_URL."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (postgres://user@host:port/name).")
-    sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    import django
-
-    django.setup()
+    django_setup()
 
 
 def next_ids(cursor, tables) -> dict[str, int]:
@@ -826,7 +803,7 @@ def stats_rebuild(tenant) -> str:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--records", type=int, default=10_000_000)
@@ -837,7 +814,7 @@ def main(argv=None) -> dict:
         parser.error("--users must be at least 2; --invoices and --records cannot be negative")
     timer = Timer()
     print(f"generate: {args.users:,} users, {args.invoices:,} invoices, {args.records:,} records (seed {args.seed})")
-    django_setup()
+    django_setup_on_postgres()
     from django.core.management import call_command
     from django.db import connection, transaction
 

@@ -37,7 +37,6 @@ backend (read from /proc; the bench keeps one connection), the steadier figure w
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import csv
@@ -45,8 +44,6 @@ import datetime
 import functools
 import io
 import os
-import platform
-import pstats
 import random
 import re
 import statistics
@@ -58,35 +55,33 @@ import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_ingest"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import (  # noqa: E402
+    ENCODINGS,
+    PARTS,
+    ROUTES,
+    STATUSES,
+    CpuClock,
+    argument_parser,
+    database_create,
+    django_setup,
+    free_port,
+    gunicorn_start,
+    load_average,
+    local_database_url,
+    machine_summary,
+    median_and_runs,
+    median_ratio,
+    postgres_show,
+    profile_print,
+    scratch_database_check,
+)
+
+DB_NAME = "bench_ingest"
 SLUG = "bench-ingest"
 RAW_TABLE = "bench_raw_records"
 TZ_NAME = "Europe/Berlin"
-
-# (country, mcc, [(mnc, network)], typical price of one part)
-ROUTES = [
-    ("US", "310", [("260", "T-Mobile US"), ("410", "AT&T"), ("480", "Verizon")], "0.0079"),
-    ("CA", "302", [("220", "Telus"), ("610", "Bell"), ("720", "Rogers")], "0.0085"),
-    ("GB", "234", [("10", "O2 UK"), ("15", "Vodafone UK"), ("30", "EE"), ("20", "Three UK")], "0.0352"),
-    ("DE", "262", [("01", "Telekom.de"), ("02", "Vodafone.de"), ("03", "O2 DE")], "0.0795"),
-    ("FR", "208", [("01", "Orange F"), ("10", "SFR"), ("20", "Bouygues Telecom")], "0.0705"),
-    ("ES", "214", [("01", "Vodafone ES"), ("03", "Orange ES"), ("07", "Movistar")], "0.0698"),
-    ("IT", "222", [("01", "TIM"), ("10", "Vodafone IT"), ("88", "WindTre")], "0.0781"),
-    ("NL", "204", [("04", "Vodafone NL"), ("08", "KPN"), ("16", "Odido")], "0.0912"),
-    ("IN", "404", [("10", "Airtel"), ("20", "Vi India"), ("45", "Jio")], "0.00235"),
-    ("BR", "724", [("05", "Claro BR"), ("06", "Vivo"), ("04", "TIM Brasil")], "0.0126"),
-    ("MX", "334", [("020", "Telcel"), ("030", "Movistar MX"), ("050", "AT&T MX")], "0.0189"),
-    ("NG", "621", [("20", "Airtel NG"), ("30", "MTN NG"), ("50", "Glo")], "0.0311"),
-    ("ZA", "655", [("01", "Vodacom"), ("10", "MTN ZA"), ("07", "Cell C")], "0.0197"),
-    ("ID", "510", [("10", "Telkomsel"), ("11", "XL Axiata"), ("21", "Indosat")], "0.0283"),
-    ("PH", "515", [("02", "Globe"), ("03", "Smart")], "0.0154"),
-    ("AE", "424", [("02", "Etisalat"), ("03", "du")], "0.0297"),
-]
 CHANNELS = (("sms", 85), ("whatsapp", 10), ("rcs", 4), ("viber", 1))
-ENCODINGS = (("gsm7", 80), ("ucs2", 19), ("utf8", 1))
-PARTS = ((1, 70), (2, 20), (3, 7), (4, 3))
-STATUSES = (("DELIVRD", 86), ("UNDELIV", 6), ("EXPIRED", 3), ("REJECTD", 2), ("UNKNOWN", 2), ("ENROUTE", 1))
 SENDERS = ("INFO", "VERIFY", "ACME", "Bank", "+15550100", "Shop", "Alerts", "OTP")
 FIELDS = (
     "message_id",
@@ -127,13 +122,8 @@ def database_setup(args) -> str:
         return "sqlite"
     url = os.environ.get("DATABASE_URL") or ""
     if not url:
-        import psycopg
-
-        url = DEFAULT_URL
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_ingest")
-            conn.execute("CREATE DATABASE bench_ingest")
-        os.environ["DATABASE_URL"] = url
+        database_create(DB_NAME)
+        url = os.environ["DATABASE_URL"] = local_database_url(DB_NAME)
     return "sqlite" if url.startswith("sqlite") else "postgresql"
 
 
@@ -141,9 +131,7 @@ def fixtures_create(n_accounts: int, seed: int):
     from msgplatform.accounts.models import Account, StaffRole, Tenant, User
     from msgplatform.accounts.services.tokens import token_create
 
-    others = Tenant.objects.exclude(signup_slug=SLUG)
-    if others.exists():
-        sys.exit(f"Refusing to run: the database holds other admins ({others.count()}); give it a scratch database.")
+    scratch_database_check(SLUG)
     tenant, _ = Tenant.objects.get_or_create(
         signup_slug=SLUG, defaults={"name": "Bench Ingest", "currency": "EUR", "timezone": TZ_NAME}
     )
@@ -181,7 +169,7 @@ def records_generate(accounts, n: int, seed: int):
     plans = []
     for _account in accounts:
         routes = []
-        for country, mcc, networks, base in rng.sample(ROUTES, rng.randint(2, 6)):
+        for country, _code, mcc, networks, base in rng.sample(ROUTES, rng.randint(2, 6)):
             for mnc, network in rng.sample(networks, rng.randint(1, len(networks))):
                 places = rng.choice((4, 4, 5, 6))
                 price = (Decimal(base) * Decimal(rng.uniform(0.7, 1.4))).quantize(Decimal(1).scaleb(-places))
@@ -289,48 +277,6 @@ def tables_reset(vendor: str) -> None:
     settle(vendor)
 
 
-class CpuClock:
-    """Wall time of a measurement, and the CPU time this process and its PostgreSQL backend spent in it.
-
-    On a shared machine the CPU time is the steadier figure: other sessions' load stretches the wall time, hardly the
-    CPU seconds the work needs. The backend's CPU is read from /proc (the server runs on this machine); it is None
-    when that is not possible (SQLite: the database work is in this process's CPU time already).
-    """
-
-    def __init__(self):
-        self.backend_pid = None
-        self.last: tuple[float, float | None] | None = None
-
-    def attach(self, vendor: str) -> None:
-        from django.db import connection
-
-        if vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                self.backend_pid = cursor.fetchone()[0]
-            if self._backend_cpu() is None:
-                self.backend_pid = None
-
-    def _backend_cpu(self) -> float | None:
-        if self.backend_pid is None:
-            return None
-        try:
-            with open(f"/proc/{self.backend_pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def start(self) -> None:
-        self._start = (time.perf_counter(), time.process_time(), self._backend_cpu())
-
-    def stop(self) -> float:
-        wall, cpu, backend = time.perf_counter(), time.process_time(), self._backend_cpu()
-        wall0, cpu0, backend0 = self._start
-        self.last = (cpu - cpu0, None if backend is None or backend0 is None else backend - backend0)
-        return wall - wall0
-
-
 CLOCK = CpuClock()
 
 
@@ -426,29 +372,13 @@ class Gunicorn:
     """A real gunicorn serving config.wsgi on 127.0.0.1 (the bench's own process, stopped by its pid)."""
 
     def __init__(self, workers: int):
-        import socket
-        import subprocess
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.workers = workers
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed command
-            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}"]
-            + ["--workers", str(workers), "--timeout", "600", "--log-level", "warning"],
-            cwd=ROOT,
-            env=os.environ.copy(),
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    sys.exit("gunicorn did not start")
-                time.sleep(0.2)
+        options = ["--workers", str(workers), "--timeout", "600", "--log-level", "warning"]
+        self.proc, state = gunicorn_start("config.wsgi", self.port, options, env=os.environ.copy())
+        if state != "ready":
+            self.stop()
+            sys.exit("gunicorn did not start")
 
     def run(self, bodies, token: str, expect: str, sizes) -> float:
         """POST every body, `workers` requests in flight at a time (one client thread per worker)."""
@@ -532,31 +462,20 @@ def profile(label: str, fn) -> None:
     profiler.runcall(fn)
     elapsed = time.perf_counter() - started
     print(f"\n--- cProfile of one {label} pass ({elapsed:.2f} s under the profiler) ---")
-    for order in ("tottime", "cumulative"):
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(order).print_stats(28)
-        text = buffer.getvalue()
-        print(text[text.index("   ncalls") :] if "   ncalls" in text else text)
+    profile_print(profiler, 28)
 
 
 def machine(vendor: str) -> str:
     from django.db import connection
 
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    with connection.cursor() as cursor:
-        if vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            db = f"PostgreSQL {cursor.fetchone()[0]}"
-            cursor.execute("SHOW shared_buffers")
-            db += f" (shared_buffers {cursor.fetchone()[0]}"
-            cursor.execute("SHOW synchronous_commit")
-            db += f", synchronous_commit {cursor.fetchone()[0]}, same machine)"
-        else:
+    if vendor == "postgresql":
+        version, buffers, synchronous = postgres_show("server_version", "shared_buffers", "synchronous_commit")
+        db = f"PostgreSQL {version} (shared_buffers {buffers}, synchronous_commit {synchronous}, same machine)"
+    else:
+        with connection.cursor() as cursor:
             cursor.execute("SELECT sqlite_version()")
             db = f"SQLite {cursor.fetchone()[0]} (WAL, synchronous=NORMAL)"
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {db}"
+    return machine_summary(db)
 
 
 def _take(times: dict, cpus: dict, name: str, elapsed: float, cpu_time: bool = True) -> None:
@@ -566,7 +485,7 @@ def _take(times: dict, cpus: dict, name: str, elapsed: float, cpu_time: bool = T
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=10_000)
@@ -583,12 +502,8 @@ def main() -> None:
     args = parser.parse_args()
 
     vendor = database_setup(args)
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("INGEST_MAX_BATCH", str(max(10_000, args.batch_size)))
-    import django
-
-    django.setup()
+    django_setup()
     import orjson
     from django.core.management import call_command
     from django.test import Client
@@ -630,7 +545,7 @@ def main() -> None:
     runs: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[tuple[float, float | None]]] = {name: [] for name in names}
     CLOCK.attach(vendor)
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(f"load average before: {load_average()}", flush=True)
     for run in range(1, args.runs + 1):
         times: dict[str, float] = {}
         cpus: dict[str, tuple[float, float | None] | None] = {}
@@ -666,7 +581,7 @@ def main() -> None:
 
     if server:
         server.stop()
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     raw = statistics.median(runs[baseline])
     print(f"\nmedian of {args.runs} runs, {args.records:,} records, batches of {args.batch_size:,}")
     print(f"machine: {machine(vendor)}")
@@ -674,9 +589,8 @@ def main() -> None:
     print("|---|---:|---|---:|---:|")
     for name in names:
         med = statistics.median(runs[name])
-        each = ", ".join(f"{v:,.0f}" for v in runs[name])
-        per_run = statistics.median(v / b for v, b in zip(runs[name], runs[baseline], strict=True))
-        print(f"| {name} | {med:,.0f} | {each} | {med / raw:.2f} | {per_run:.2f} |")
+        per_run = median_ratio(runs[name], runs[baseline])
+        print(f"| {name} | {median_and_runs(runs[name], ',.0f')} | {med / raw:.2f} | {per_run:.2f} |")
 
     # CPU time per record: this process (client, Django, the service; SQLite too) and its PostgreSQL backend.
     print(f"\nCPU time per record, median of {args.runs} runs (records per CPU-second: what one core each would do)")

@@ -38,8 +38,8 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import ROOT, django_setup, free_port, gunicorn_start  # noqa: E402
 
 GOAL_P95_MS = 100.0
 GOAL_RATE = 50
@@ -129,14 +129,13 @@ def post_raw(path, token, body: bytes):
 # --- set-up --------------------------------------------------------------------------------------------------
 
 
-def django_setup():
+def django_setup_as_served():
+    """Django in this process with the settings gunicorn serves: bench.load_settings, DEBUG=0, loopback only."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.load_settings"
     os.environ.setdefault("SECRET_KEY", "bench-load-" + uuid.uuid4().hex)
     os.environ["DEBUG"] = "0"
     os.environ["ALLOWED_HOSTS"] = "127.0.0.1"
-    import django
-
-    django.setup()
+    django_setup()
 
 
 def fixtures():
@@ -180,46 +179,35 @@ def fixtures():
     }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def bare_view_answers(port) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"GET /bench/bare/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
 
 
 def start_gunicorn(port, workers, threads, env):
-    cmd = [
-        str(ROOT / ".venv/bin/gunicorn"),
+    options = ["--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread"]
+    options += ["--backlog", "2048", "--log-level", "warning", "--timeout", "60"]
+    proc, state = gunicorn_start(
         "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--backlog",
-        "2048",
-        "--log-level",
-        "warning",
-        "--timeout",
-        "60",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /bench/bare/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return proc
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            sys.exit("gunicorn exited")
-        time.sleep(0.5)
-    stop(proc)
-    sys.exit("gunicorn did not answer within 40 s")
+        port,
+        options,
+        env=env,
+        ready=bare_view_answers,
+        wait=40,
+        poll=0.5,
+        start_new_session=True,  # stopped with its workers as one process group
+        stdout=subprocess.DEVNULL,
+    )
+    if state == "exited":
+        sys.exit("gunicorn exited")
+    if state == "timeout":
+        stop(proc)
+        sys.exit("gunicorn did not answer within 40 s")
+    return proc
 
 
 def stop(proc):
@@ -316,7 +304,7 @@ def main():
     args = ap.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("set DATABASE_URL to the generated PostgreSQL database")
-    django_setup()
+    django_setup_as_served()
     fx = fixtures()
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.load_settings", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}

@@ -39,15 +39,12 @@ text, bytes identical to those of the first variant or not. `--profile`: cProfil
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import datetime
 import hashlib
 import io
 import logging
 import multiprocessing
 import os
-import platform
 import random
 import shutil
 import signal
@@ -58,7 +55,17 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import (  # noqa: E402
+    argument_parser,
+    django_setup,
+    load_average_change,
+    machine_summary,
+    median_and_runs,
+    median_ratio,
+    postgres_show,
+)
+
 GOAL = 10.0  # PDFs per second on this 2-core machine
 CENT = Decimal("0.01")
 
@@ -119,17 +126,8 @@ def environment_setup(args) -> Path | None:
         os.environ["VAR_DIR"] = str(tmp)
         os.environ["SQLITE_PATH"] = str(tmp / "bench.sqlite3")
         os.environ["MEDIA_ROOT"] = str(tmp / "media")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     return tmp
-
-
-def django_setup() -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def logo_png() -> bytes:
@@ -449,39 +447,27 @@ def check_pdf(content: bytes, expected: list[str]) -> str:
 
 
 def machine() -> str:
-    from django.db import connection
-
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
     import subprocess
 
     import weasyprint
+    from django.db import connection
 
     from invoicing.documents.pdf import TEMPLATE_VERSION, font_subsetter
 
     hb = subprocess.run(
         ["dpkg-query", "-W", "-f", "${Version}", "libharfbuzz-subset0"], capture_output=True, text=True
     ).stdout.strip()
-    db = connection.vendor
-    if db == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            db = f"PostgreSQL {cursor.fetchone()[0]}"
-    else:
-        db = "SQLite file"
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}, "
-        f"libharfbuzz-subset0 {hb or '?'} (subsetter {font_subsetter()}), database {db}, template {TEMPLATE_VERSION}"
+    db = f"PostgreSQL {postgres_show('server_version')[0]}" if connection.vendor == "postgresql" else "SQLite file"
+    return machine_summary(
+        f"WeasyPrint {weasyprint.__version__}",
+        f"libharfbuzz-subset0 {hb or '?'} (subsetter {font_subsetter()})",
+        f"database {db}",
+        f"template {TEMPLATE_VERSION}",
     )
 
 
-def median_row(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} | {', '.join(f'{v:.2f}' for v in values)}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--prepaid", type=int, default=30)
     parser.add_argument("--postpaid", type=int, default=30)
     parser.add_argument("--runs", type=int, default=5)
@@ -622,7 +608,7 @@ def main() -> None:
 
         print(
             f"\n{len(ids)} invoices ({len(prepaid)} prepaid, {len(postpaid)} postpaid), median of {done_runs} runs, "
-            f"goal >= {GOAL:.0f} PDFs/s; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+            f"goal >= {GOAL:.0f} PDFs/s; {load_average_change(load_before, load_after)}"
         )
         print(
             "| path | variant | processes | PDFs/s (median) | runs | CPU ms per PDF | PDFs/s if the cores were free "
@@ -636,7 +622,7 @@ def main() -> None:
                     verdict = "met" if statistics.median(rate[key]) >= GOAL else "missed"
                     cpu_ms = statistics.median(cpu[key])
                     print(
-                        f"| {path} | {variant} | {n} | {median_row(rate[key])} | {cpu_ms:.0f} | "
+                        f"| {path} | {variant} | {n} | {median_and_runs(rate[key], '.2f')} | {cpu_ms:.0f} | "
                         f"{n * 1000 / cpu_ms:.1f} | {verdict} |"
                     )
         print(f"\nratios to `{BASE}` in the same runs (median of per-run ratios of PDFs/s; of CPU ms per PDF):")
@@ -647,8 +633,7 @@ def main() -> None:
                 parts = []
                 for variant in variants:
                     key, base = (path, variant, n), (path, BASE, n)
-                    wall = statistics.median(v / b for v, b in zip(rate[key], rate[base], strict=True))
-                    work = statistics.median(v / b for v, b in zip(cpu[key], cpu[base], strict=True))
+                    wall, work = median_ratio(rate[key], rate[base]), median_ratio(cpu[key], cpu[base])
                     parts.append(f"{variant} {wall:.2f} / {work:.2f}")
                 print(f"  {path}, {n} process(es): " + ", ".join(parts))
 

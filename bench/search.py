@@ -23,12 +23,11 @@ prints EXPLAIN (ANALYZE, BUFFERS) of every SQL statement each case runs.
 
 from __future__ import annotations
 
-import argparse
+import bisect
 import contextlib
 import datetime
 import io
 import os
-import platform
 import random
 import statistics
 import sys
@@ -38,8 +37,32 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_search"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project importable
+from bench.common import (  # noqa: E402
+    INVOICE_COPY_COLUMNS,
+    NOTES,
+    PAY_MIX,
+    PAYMENT_COPY_COLUMNS,
+    PAYMENT_TYPES,
+    TERMS,
+    accounts_fill,
+    argument_parser,
+    cents_text,
+    cumulative,
+    database_create,
+    django_setup,
+    local_database_url,
+    machine_summary,
+    median_and_runs,
+    pick,
+    postgres_show,
+    rows_copy,
+    scratch_database_check,
+    timed,
+    vacuum_analyze,
+)
+
+DB_NAME = "bench_search"
 SLUG = "bench-search"
 OTHERS = (("bench-search-usd", "USD", "America/New_York"), ("bench-search-gbp", "GBP", "Europe/London"))
 OTHERS += (("bench-search-jpy", "JPY", "Asia/Tokyo"),)
@@ -48,8 +71,6 @@ OTHER_ACCOUNTS = 50
 TZ_NAME = "Europe/Berlin"
 DAYS = 3 * 365
 GOAL_MS = 50.0
-NOTES = "Thank you for your business."
-TERMS = "Payment due within the stated due date."
 
 FIRST = (
     "Nimbus Orbit Acme Globex Initech Umbrella Stark Wayne Tyrell Cyberdyne Hooli Vandelay Soylent Wonka Aperture "
@@ -57,17 +78,6 @@ FIRST = (
 ).split()
 SECOND = "Telecom Media Retail Logistics Health Finance Travel Foods Energy Labs Systems Networks Games Motors".split()
 SUFFIX = "Ltd GmbH Inc SA BV LLC Pty SRL".split()
-PAYMENT_TYPES = ("bank_transfer", "bank_transfer", "bank_transfer", "online", "card", "direct_debit", "cheque")
-
-INVOICE_COLUMNS = (
-    "id tenant_id account_id number sequence_number billing_method source status payment_status currency "
-    "invoice_date due_date period_start period_end description subtotal tax_total total amount_paid balance_due "
-    "credit_base credited usage_raw customer_notes terms void_reason approved_at voided_at created_at updated_at"
-).split()
-PAYMENT_COLUMNS = (
-    "id tenant_id invoice_id account_id amount payment_date payment_type transaction_id bank_reference notes "
-    "credit_delta created_at reversed_at reversal_reason reversal_credit_delta"
-).split()
 
 
 # --- set-up ----------------------------------------------------------------------------------------------------
@@ -78,15 +88,8 @@ def database_setup(args) -> None:
     if url and not url.startswith("postgres"):
         sys.exit("This benchmark needs PostgreSQL.")
     if not url:
-        import psycopg
-
-        url = DEFAULT_URL
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_search'").fetchone()
-            if not (args.reuse and exists):
-                conn.execute("DROP DATABASE IF EXISTS bench_search")
-                conn.execute("CREATE DATABASE bench_search")
-        os.environ["DATABASE_URL"] = url
+        database_create(DB_NAME, reuse=args.reuse)
+        os.environ["DATABASE_URL"] = local_database_url(DB_NAME)
 
 
 @dataclass
@@ -107,59 +110,19 @@ class Tally:
     by_status: dict = field(default_factory=dict)
 
 
-def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _pick(rng, table):
-    """table: ((value, weight), ...) with weights summing to 1."""
-    r = rng.random()
-    for value, weight in table:
-        r -= weight
-        if r < 0:
-            return value
-    return table[-1][0]
-
-
-# payment status of an approved invoice, by billing method and age in days
-PAY_MIX = {
-    "prepaid": ((7, (("paid", 0.60), ("partially_paid", 0.05), ("unpaid", 0.35))),
-                (45, (("paid", 0.90), ("partially_paid", 0.03), ("unpaid", 0.07))),
-                (None, (("paid", 0.98), ("partially_paid", 0.005), ("unpaid", 0.015)))),
-    "postpaid": ((30, (("paid", 0.35), ("partially_paid", 0.10), ("unpaid", 0.55))),
-                 (90, (("paid", 0.75), ("partially_paid", 0.08), ("unpaid", 0.17))),
-                 (None, (("paid", 0.85), ("partially_paid", 0.04), ("unpaid", 0.11)))),
-}  # fmt: skip
-
-
 def fixtures_create(n_accounts: int, seed: int):
-    from msgplatform.accounts.models import Account, Tenant
+    from msgplatform.accounts.models import Tenant
 
     slugs = {SLUG, *(s for s, _, _ in OTHERS)}
-    foreign = Tenant.objects.exclude(signup_slug__in=slugs)
-    if foreign.exists():
-        sys.exit(f"Refusing to run: the database holds other admins ({foreign.count()}); give it a scratch database.")
+    scratch_database_check(*slugs)
     rng = random.Random(seed)
+    names = [f"{a} {b} {c}" for a in FIRST for b in SECOND for c in SUFFIX]
     tenants = []
     for slug, currency, tz, count in ((SLUG, "EUR", TZ_NAME, n_accounts), *((*o, OTHER_ACCOUNTS) for o in OTHERS)):
         tenant, _ = Tenant.objects.get_or_create(
             signup_slug=slug, defaults={"name": slug.replace("-", " ").title(), "currency": currency, "timezone": tz}
         )
-        if Account.objects.filter(tenant=tenant).count() != count:
-            Account.objects.filter(tenant=tenant).delete()
-            names = [f"{a} {b} {c}" for a in FIRST for b in SECOND for c in SUFFIX]
-            rng.shuffle(names)
-            Account.objects.bulk_create(
-                Account(
-                    tenant=tenant,
-                    name=names[i] if i < len(names) else f"Customer {i:05d}",
-                    email=f"billing{i}@customer{i}.example",
-                    billing_method="postpaid" if rng.random() < 0.35 else "prepaid",
-                    apply_tax=rng.random() < 0.7,
-                )
-                for i in range(count)
-            )
-        tenants.append((tenant, list(Account.objects.filter(tenant=tenant).order_by("id"))))
+        tenants.append((tenant, accounts_fill(tenant, count, names, rng)))
     return tenants
 
 
@@ -173,7 +136,7 @@ def rows_generate(tenants, n: int, seed: int, today: datetime.date):
         plan += [(int(DAYS * ((1 + 3 * rng.random()) ** 0.5 - 1)), t_index) for _ in range(count)]
     plan.sort()
     weights = [[1 / (rank + 1) ** 0.7 for rank in range(len(accounts))] for _, accounts in tenants]
-    cum = [list(_cumulative(w)) for w in weights]
+    cum = [cumulative(w) for w in weights]
     seqs = [0] * len(tenants)
     tally = Tally()
     invoices, payments = [], []
@@ -181,7 +144,7 @@ def rows_generate(tenants, n: int, seed: int, today: datetime.date):
     now = datetime.datetime.now(datetime.UTC).isoformat()
     for invoice_id, (day_index, t_index) in enumerate(plan, start=1):
         tenant, accounts = tenants[t_index]
-        account = accounts[_bisect(cum[t_index], rng.random() * cum[t_index][-1])]
+        account = accounts[bisect.bisect_left(cum[t_index], rng.random() * cum[t_index][-1])]
         method = account.billing_method
         day = first_day + datetime.timedelta(days=day_index)
         age = (today - day).days
@@ -199,7 +162,7 @@ def rows_generate(tenants, n: int, seed: int, today: datetime.date):
         pay_status, paid = "unpaid", 0
         if status == "approved":
             mix = next(m for limit, m in PAY_MIX[method] if limit is None or age <= limit)
-            pay_status = _pick(rng, mix)
+            pay_status = pick(rng, mix)
             paid = total if pay_status == "paid" else (total * rng.randint(2, 8) // 10) // unit * unit
             if pay_status == "partially_paid" and not 0 < paid < total:
                 pay_status, paid = "unpaid", 0
@@ -235,14 +198,14 @@ def rows_generate(tenants, n: int, seed: int, today: datetime.date):
                     due.isoformat(),
                     *period,
                     description,
-                    _money(subtotal),
-                    _money(tax),
-                    _money(total),
-                    _money(paid),
-                    _money(total - paid),
-                    _money(subtotal),
-                    _money(credited),
-                    _money(subtotal if method == "postpaid" else 0),
+                    cents_text(subtotal),
+                    cents_text(tax),
+                    cents_text(total),
+                    cents_text(paid),
+                    cents_text(total - paid),
+                    cents_text(subtotal),
+                    cents_text(credited),
+                    cents_text(subtotal if method == "postpaid" else 0),
                     NOTES,
                     TERMS,
                     "duplicate" if status == "void" else "",
@@ -274,17 +237,17 @@ def rows_generate(tenants, n: int, seed: int, today: datetime.date):
                         str(tenant.id),
                         str(invoice_id),
                         str(account.id),
-                        _money(amount),
+                        cents_text(amount),
                         pay_day.isoformat(),
                         rng.choice(PAYMENT_TYPES),
                         "",
                         "",
                         "",
-                        _money(amount * subtotal // total),
+                        cents_text(amount * subtotal // total),
                         f"{pay_day.isoformat()} 12:00:00+00",
                         "\\N" if invoices_ok else f"{pay_day.isoformat()} 15:00:00+00",
                         "" if invoices_ok else "bounced",
-                        "0.00" if invoices_ok else _money(-(amount * subtotal // total)),
+                        "0.00" if invoices_ok else cents_text(-(amount * subtotal // total)),
                     )
                 )
             )
@@ -305,37 +268,6 @@ def rows_generate(tenants, n: int, seed: int, today: datetime.date):
     return invoices, payments, tally, seqs
 
 
-def _cumulative(weights):
-    total = 0.0
-    for w in weights:
-        total += w
-        yield total
-
-
-def _bisect(cum, x):
-    lo, hi = 0, len(cum) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cum[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def _required_columns(cursor, table: str, columns: list[str]) -> tuple[list[str], list[str]]:
-    """NOT NULL columns without a database default that the generator does not know (added by later migrations),
-    with a neutral value each: an empty string, zero or false."""
-    cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
-        "AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO'",
-        [table],
-    )
-    extra = [(name, kind) for name, kind in cursor.fetchall() if name not in columns]
-    neutral = {"boolean": "f", "integer": "0", "bigint": "0", "smallint": "0", "numeric": "0"}
-    return [name for name, _ in extra], [neutral.get(kind, "") for _, kind in extra]
-
-
 def data_load(tenants, args, today):
     """Empty the invoicing tables and COPY the generated rows in; VACUUM ANALYZE. Returns the tally."""
     from django.db import connection
@@ -354,24 +286,14 @@ def data_load(tenants, args, today):
             "TRUNCATE invoicing_payment, invoicing_invoicetax, invoicing_invoiceline, invoicing_invoice, "
             "invoicing_invoicesequence CASCADE"
         )
-        for table, columns, lines in (
-            ("invoicing_invoice", INVOICE_COLUMNS, invoices),
-            ("invoicing_payment", PAYMENT_COLUMNS, payments),
-        ):
-            extra, values = _required_columns(cursor, table, columns)
-            suffix = "".join(f"\t{v}" for v in values)
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns + extra)}) FROM STDIN") as copy:
-                for start in range(0, len(lines), 50_000):
-                    copy.write("".join(f"{line}{suffix}\n" for line in lines[start : start + 50_000]))
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        rows_copy(cursor, "invoicing_invoice", INVOICE_COPY_COLUMNS, invoices)
+        rows_copy(cursor, "invoicing_payment", PAYMENT_COPY_COLUMNS, payments)
     InvoiceSequence.objects.bulk_create(
         InvoiceSequence(tenant_id=t.id, last_value=s) for (t, _), s in zip(tenants, seqs, strict=True)
     )
     print(f"COPY took {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        for table in ("invoicing_invoice", "invoicing_payment", "accounts_account", "accounts_tenant"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+    vacuum_analyze(("invoicing_invoice", "invoicing_payment", "accounts_account", "accounts_tenant"))
     print(f"VACUUM ANALYZE took {time.perf_counter() - started:.0f} s", flush=True)
     return tally
 
@@ -452,22 +374,14 @@ def explain(name, fn) -> None:
 
 
 def machine() -> str:
-    from django.db import connection
-
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        db = f"PostgreSQL {cursor.fetchone()[0]}"
-        for setting in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "random_page_cost"):
-            cursor.execute(f"SHOW {setting}")
-            db += f", {setting} {cursor.fetchone()[0]}"
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {db} (same machine)"
+    names = ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "random_page_cost")
+    version, *values = postgres_show("server_version", *names)
+    settings = "".join(f", {name} {value}" for name, value in zip(names, values, strict=True))
+    return machine_summary(f"PostgreSQL {version}{settings} (same machine)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=7)
@@ -477,11 +391,7 @@ def main() -> None:
     args = parser.parse_args()
 
     database_setup(args)
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    django_setup()
     from django.core.management import call_command
 
     from invoicing.models import Invoice
@@ -514,9 +424,8 @@ def main() -> None:
     count_star()
     for _ in range(args.runs):
         for name, fn in zip(names, fns, strict=True):
-            started = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - started) * 1000)
+            seconds, _ = timed(fn)
+            times[name].append(seconds * 1000)
 
     base = statistics.median(times[names[0]])
     goals = {c[0]: c[3] for c in cases}
@@ -527,14 +436,13 @@ def main() -> None:
     missed = []
     for name in names:
         med = statistics.median(times[name])
-        each = ", ".join(f"{v:.1f}" for v in times[name])
         if name in goals and goals[name]:
             verdict = "met" if med < GOAL_MS else "MISSED"
             if med >= GOAL_MS:
                 missed.append(name)
         else:
             verdict = "(info)"
-        print(f"| {name} | {med:.1f} | {each} | {med / base:.2f} | {verdict} |")
+        print(f"| {name} | {median_and_runs(times[name], '.1f')} | {med / base:.2f} | {verdict} |")
     print(f"\ngoal: {'met by every case' if not missed else 'missed by ' + '; '.join(missed)}")
 
     if args.explain:
