@@ -9,16 +9,28 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no variable: 1/0, true/false, yes/no, on/off (any case); unset or empty gives `default`.
+
+    Anything else stops the start-up: a typo such as "ture" must not quietly switch a setting off.
+    """
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a yes/no value; use one of 1/0, true/false, yes/no, on/off (or leave it unset)."
+    )
 
 
 def env_list(name: str, default: str) -> list[str]:
