@@ -1,13 +1,13 @@
-"""The one licence check in front of every invoicing page and endpoint.
+"""The one licence check in front of every invoicing page.
 
-`licensed_urlpatterns` wraps every view of the invoicing URL modules, so a new page cannot forget the check:
-staff of a tenant without an active Invoicing Licence get a "not licensed" page (403) or, for the API, a
-problem+json body with code `not_licensed`.
+`licensed_urlpatterns` wraps every view of the invoicing page URL modules, so a new page cannot forget the check:
+staff of a tenant without an active Invoicing Licence get a "not licensed" page (403). The API answers its own
+problem+json `not_licensed` from a DRF permission (invoicing/rest/permissions.py): a token is only known after
+DRF has authenticated it, later than this wrapper runs.
 """
 
 from functools import wraps
 
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver
 
@@ -25,40 +25,28 @@ def _tenant_of(request):
     return None
 
 
-def not_licensed_response(request, *, as_json: bool):
+def not_licensed_response(request):
     message = "Invoicing is not licensed for this admin. The platform owner grants the Invoicing Licence."
-    if as_json:
-        return JsonResponse(
-            {
-                "type": "https://docs.invalid/problems/not_licensed",
-                "title": message,
-                "status": 403,
-                "code": "not_licensed",
-                "detail": message,
-            },
-            status=403,
-            content_type="application/problem+json",
-        )
     return render(request, "invoicing/not_licensed.html", {"message": message}, status=403)
 
 
-def licensed(view, *, as_json: bool = False):
+def licensed(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         tenant = _tenant_of(request)
         # Anonymous requests fall through to the view's own login/authentication answer.
         if tenant is not None and not api.license_for(tenant).active:
-            return not_licensed_response(request, as_json=as_json)
+            return not_licensed_response(request)
         return view(request, *args, **kwargs)
 
     wrapper.licence_guarded = True
     return wrapper
 
 
-def licensed_urlpatterns(patterns, *, as_json: bool = False):
+def licensed_urlpatterns(patterns):
     for entry in patterns:
         if isinstance(entry, URLPattern):
-            entry.callback = licensed(entry.callback, as_json=as_json)
+            entry.callback = licensed(entry.callback)
         elif isinstance(entry, URLResolver):
-            licensed_urlpatterns(entry.url_patterns, as_json=as_json)
+            licensed_urlpatterns(entry.url_patterns)
     return patterns
