@@ -1,5 +1,6 @@
-"""Reads of invoices and payments: the invoice search with its tabs and filters, one invoice, drafts to approve, a
-user's open invoices, the payments list and one payment.
+"""Reads of invoices and payments: the invoice search with its tabs and filters, one invoice and its detail (what
+its page and the API show, with the actions it offers), drafts to approve, a user's open invoices, the payments
+list and one payment.
 
 Every query filters by the tenant first; another tenant's invoice is NotFound, never "forbidden".
 
@@ -34,8 +35,12 @@ from django.db.models import F, Q, QuerySet
 from msgplatform.accounts.models import Account
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import NotFound, ValidationFailed
+from msgplatform.core.models import Event
 
-from ..models import DueStatus, Invoice, InvoiceStatus, Payment, PaymentStatus
+from ..conf import usage_source
+from ..models import DueStatus, EmailLog, Invoice, InvoiceLine, InvoiceStatus, InvoiceTax, Payment, PaymentStatus
+from ..rules import Due, due_status, invoice_actions
+from .activity import invoice_events
 
 TABS = ("all", "postpaid", "prepaid", "drafts")
 COUNT_CAP = 10_000
@@ -209,6 +214,55 @@ def invoice_get(*, tenant, invoice_id) -> Invoice:
         return Invoice.objects.select_related("account").get(tenant=tenant, pk=int(invoice_id))
     except (Invoice.DoesNotExist, TypeError, ValueError):
         raise NotFound("No such invoice.")
+
+
+DETAIL_EVENTS = 200  # an invoice's events the detail shows (its history from the start)
+DETAIL_EMAILS = 50  # its emails the detail shows (the latest)
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    """One invoice with everything its page and the API show, read once: what is offered is decided here."""
+
+    invoice: Invoice
+    due: Due  # in the tenant's today
+    actions: tuple[str, ...]  # rules.invoice_actions, knowing whether a payment still stands
+    lines: tuple[InvoiceLine, ...]
+    taxes: tuple[InvoiceTax, ...]
+    payments: tuple[Payment, ...]  # reversed ones included, in payment order, with their user and who recorded them
+    emails: tuple[EmailLog, ...]  # newest first, at most DETAIL_EMAILS
+    events: tuple[Event, ...]  # oldest first, at most DETAIL_EVENTS
+    late_usage: bool  # a postpaid draft whose period got usage after it was generated: regenerate to include it
+
+
+def invoice_detail_get(*, tenant, invoice_id) -> InvoiceDetail:
+    """The tenant's invoice with its lines, taxes, payments, emails, events and available actions, or NotFound."""
+    invoice = invoice_get(tenant=tenant, invoice_id=invoice_id)
+    # Read through the invoice's related managers: each row knows its invoice without another query.
+    payments = tuple(
+        invoice.payments.select_related("account", "recorded_by", "reversed_by").order_by("payment_date", "id")
+    )
+    has_active_payments = any(not p.is_reversed for p in payments)
+    return InvoiceDetail(
+        invoice=invoice,
+        due=due_status(invoice, tenant_today(tenant)),
+        actions=tuple(invoice_actions(invoice, has_active_payments=has_active_payments)),
+        lines=tuple(invoice.lines.all()),
+        taxes=tuple(invoice.taxes.all()),
+        payments=payments,
+        emails=tuple(invoice.emails.order_by("-id")[:DETAIL_EMAILS]),
+        events=tuple(invoice_events(tenant=tenant, invoice_id=invoice.pk)[:DETAIL_EVENTS]),
+        late_usage=invoice_has_late_usage(invoice),
+    )
+
+
+def invoice_has_late_usage(invoice: Invoice) -> bool:
+    """Unbilled usage for days this open postpaid draft covers arrived after it was generated."""
+    if not invoice.is_draft or not invoice.is_postpaid or invoice.period_end is None:
+        return False
+    return usage_source().has_unbilled(
+        tenant_id=invoice.tenant_id, account_id=invoice.account_id, before_or_on=invoice.period_end
+    )
 
 
 def invoice_drafts(*, tenant, invoice_ids) -> list[Invoice]:

@@ -27,8 +27,7 @@ from ..models import Job
 from ..money import money_round
 from ..rules import Action, due_status, invoice_actions
 from ..selectors.accounts import account_choices
-from ..selectors.activity import invoice_events
-from ..selectors.invoices import InvoiceFilters, invoice_drafts, invoice_get, invoice_search
+from ..selectors.invoices import InvoiceFilters, invoice_detail_get, invoice_drafts, invoice_get, invoice_search
 from ..selectors.usage import invoice_records, preview_records_page
 from ..services.configuration import settings_for
 from ..services.documents import invoice_document_context, invoice_pdf, invoice_pdf_version, invoice_pdf_versions
@@ -44,7 +43,7 @@ from ..services.invoices import (
     invoice_update_draft,
     invoice_void,
 )
-from ..services.recurring import draft_has_late_usage, invoice_regenerate
+from ..services.recurring import invoice_regenerate
 from ..services.reminders import bulk_reminder_preview, bulk_reminder_start
 from .common import XLSX, attachment, form_error, found, is_htmx, staff_action, staff_page
 from .forms import (
@@ -152,24 +151,22 @@ def _back(request, default: str) -> str:
 @staff_required(Perm.VIEW)
 def invoice_detail(request, invoice_id):
     tenant = request.tenant
-    invoice = found(invoice_get, tenant=tenant, invoice_id=invoice_id)
-    payments = list(invoice.payments.select_related("recorded_by", "reversed_by").order_by("payment_date", "id"))
-    has_active_payments = any(not p.is_reversed for p in payments)
-    actions = invoice_actions(invoice, has_active_payments=has_active_payments)
+    detail = found(invoice_detail_get, tenant=tenant, invoice_id=invoice_id)
+    invoice = detail.invoice
     context = {
         "invoice": invoice,
         "currency": invoice.currency,
-        "due": due_status(invoice, tenant_today(tenant)),
-        "actions": actions,
-        "lines": list(invoice.lines.all()),
-        "taxes": list(invoice.taxes.all()),
-        "payments": payments,
-        "events": list(invoice_events(tenant=tenant, invoice_id=invoice.pk)[:200]),
-        "emails": list(invoice.emails.order_by("-id")[:50]),
+        "due": detail.due,
+        "actions": detail.actions,
+        "lines": detail.lines,
+        "taxes": detail.taxes,
+        "payments": detail.payments,
+        "events": detail.events,
+        "emails": detail.emails,
         "versions": [] if invoice.is_draft else invoice_pdf_versions(tenant=tenant, invoice_id=invoice.pk),
         "annex": invoice_document_context(invoice)["annex"] if invoice.is_postpaid else None,
-        "late_usage": draft_has_late_usage(invoice),
-        "void_form": ReasonForm() if Action.VOID in actions else None,
+        "late_usage": detail.late_usage,
+        "void_form": ReasonForm() if Action.VOID in detail.actions else None,
     }
     return render(request, "invoicing/invoices/detail.html", context)
 

@@ -16,7 +16,7 @@ from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
 from msgplatform.core.errors import Conflict
 
 from ...rules import Action, invoice_actions
-from ...selectors.invoices import InvoiceFilters, invoice_get, invoice_search
+from ...selectors.invoices import InvoiceFilters, invoice_detail_get, invoice_get, invoice_search
 from ...selectors.usage import preview_records_page
 from ...services.documents import invoice_pdf, invoice_pdf_version, invoice_pdf_versions
 from ...services.emails import invoice_email_send
@@ -32,7 +32,7 @@ from ...services.invoices import (
     invoice_update_draft,
     invoice_void,
 )
-from ...services.recurring import draft_has_late_usage, invoice_regenerate
+from ...services.recurring import invoice_regenerate
 from ...services.reminders import bulk_reminder_start
 from ..base import CSVRenderer, InvoicingAPIView, PDFRenderer, attachment, file_response
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -66,11 +66,10 @@ def _claim(data: dict) -> ClaimInput | None:
 
 
 class InvoicingView(InvoicingAPIView):
-    def detail(self, invoice, *, status_code=status.HTTP_200_OK) -> Response:
-        """The invoice as the detail endpoint shows it, read again with its lines and taxes."""
-        invoice = invoice_get(tenant=self.request.tenant, invoice_id=invoice.pk)
-        invoice.late_usage = draft_has_late_usage(invoice)
-        return Response(self.out(InvoiceDetailOut, invoice), status=status_code)
+    def detail(self, invoice_id, *, status_code=status.HTTP_200_OK) -> Response:
+        """The invoice as the detail endpoint shows it, read (again) with everything it offers."""
+        detail = invoice_detail_get(tenant=self.request.tenant, invoice_id=invoice_id)
+        return Response(self.out(InvoiceDetailOut, detail), status=status_code)
 
 
 class UsagePreviewView(InvoicingView):
@@ -159,7 +158,7 @@ class PrepaidInvoiceCreateView(InvoicingView):
         invoice = invoice_create_prepaid(
             tenant=request.tenant, actor_id=request.user.id, account_id=data.pop("user"), claim=claim, **data
         )
-        return self.detail(invoice, status_code=status.HTTP_201_CREATED)
+        return self.detail(invoice.pk, status_code=status.HTTP_201_CREATED)
 
 
 class PostpaidInvoiceCreateView(InvoicingView):
@@ -179,7 +178,7 @@ class PostpaidInvoiceCreateView(InvoicingView):
         invoice = invoice_create_postpaid(
             tenant=request.tenant, actor_id=request.user.id, account_id=data.pop("user"), claim=claim, **data
         )
-        return self.detail(invoice, status_code=status.HTTP_201_CREATED)
+        return self.detail(invoice.pk, status_code=status.HTTP_201_CREATED)
 
 
 class InvoiceDetailView(InvoicingView):
@@ -193,7 +192,7 @@ class InvoiceDetailView(InvoicingView):
         responses={200: InvoiceDetailOut, **problems(404)},
     )
     def get(self, request, invoice_id):
-        return self.detail(invoice_get(tenant=request.tenant, invoice_id=invoice_id))
+        return self.detail(invoice_id)
 
     @extend_schema(
         operation_id="invoices_update_draft",
@@ -207,7 +206,7 @@ class InvoiceDetailView(InvoicingView):
         invoice = invoice_update_draft(
             tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id, **changes
         )
-        return self.detail(invoice)
+        return self.detail(invoice.pk)
 
     @extend_schema(
         operation_id="invoices_delete_draft",
@@ -231,7 +230,8 @@ class InvoiceApproveView(InvoicingView):
         responses={200: InvoiceDetailOut, **problems(404, 409)},
     )
     def post(self, request, invoice_id):
-        return self.detail(invoice_approve(tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id))
+        invoice = invoice_approve(tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id)
+        return self.detail(invoice.pk)
 
 
 class InvoiceBulkApproveView(InvoicingView):
@@ -270,7 +270,7 @@ class InvoiceVoidView(InvoicingView):
         invoice = invoice_void(
             tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id, reason=data["reason"]
         )
-        return self.detail(invoice)
+        return self.detail(invoice.pk)
 
 
 class InvoiceRegenerateView(InvoicingView):
@@ -284,7 +284,8 @@ class InvoiceRegenerateView(InvoicingView):
         responses={200: InvoiceDetailOut, **problems(400, 404, 409)},
     )
     def post(self, request, invoice_id):
-        return self.detail(invoice_regenerate(tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id))
+        invoice = invoice_regenerate(tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id)
+        return self.detail(invoice.pk)
 
 
 class InvoicePDFView(InvoicingView):
