@@ -27,7 +27,7 @@ from ...services.configuration import (
 from ...services.emails import PLACEHOLDERS, template_for, template_preview, template_update
 from ...services.numbering import number_render
 from ..base import InvoicingAPIView
-from ..serializers import (
+from ..serializers.configuration import (
     BankDetailsIn,
     BankDetailsOut,
     EmailRenderedOut,

@@ -36,7 +36,8 @@ from ...services.recurring import invoice_regenerate
 from ...services.reminders import bulk_reminder_start
 from ..base import CSVRenderer, InvoicingAPIView, PDFRenderer, attachment, file_response
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from ..serializers import (
+from ..serializers.common import ReasonIn
+from ..serializers.invoices import (
     BulkApproveIn,
     DocumentVersionOut,
     EmailLogOut,
@@ -45,13 +46,12 @@ from ..serializers import (
     InvoiceOut,
     InvoicePageOut,
     InvoiceUpdateIn,
-    JobOut,
     PostpaidInvoiceIn,
     PrepaidInvoiceIn,
     PreviewOut,
     PreviewQuery,
-    ReasonIn,
 )
+from ..serializers.operations import JobOut
 
 INVOICE_ID = path_id("invoice_id")
 

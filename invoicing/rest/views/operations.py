@@ -24,10 +24,10 @@ from ...services.reminders import bulk_reminder_preview, bulk_reminder_start
 from ...services.reports import invoice_report, payments_report
 from ..base import XLSX, InvoicingAPIView, XLSXRenderer, file_response
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from ..serializers import (
+from ..serializers.invoices import InvoiceListQuery
+from ..serializers.operations import (
     DashboardOut,
     EventOut,
-    InvoiceListQuery,
     JobOut,
     PaymentsReportQuery,
     ReminderPreviewQuery,

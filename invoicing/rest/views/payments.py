@@ -14,7 +14,8 @@ from ...selectors.invoices import payment_get, payments_list
 from ...services.payments import payment_record, payment_reverse
 from ..base import InvoicingAPIView
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from ..serializers import PaymentIn, PaymentListQuery, PaymentOut, ReasonIn
+from ..serializers.common import ReasonIn
+from ..serializers.payments import PaymentIn, PaymentListQuery, PaymentOut
 
 
 class PaymentListView(ListModelMixin, InvoicingAPIView):

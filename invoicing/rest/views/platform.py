@@ -19,7 +19,7 @@ from msgplatform.accounts.rest import AdminOut, ApiRateThrottle, admin_body, inp
 from ...services.clock import clock_advance, clock_reset
 from ...services.licenses import license_grant, license_revoke
 from ..permissions import InvoicingLicensed, PlatformOwner
-from ..serializers import ClockAdvanceIn, LicenceIn
+from ..serializers.platform import ClockAdvanceIn, LicenceIn
 
 TENANT_ID = path_id("tenant_id", "The admin (tenant) id")
 

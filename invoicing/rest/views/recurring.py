@@ -21,14 +21,7 @@ from ...services.recurring import (
 )
 from ..base import InvoicingAPIView
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from ..serializers import (
-    BillingRunIn,
-    BillingRunOut,
-    DryRunOut,
-    ScheduleIn,
-    ScheduleOut,
-    ScheduleUpdateIn,
-)
+from ..serializers.recurring import BillingRunIn, BillingRunOut, DryRunOut, ScheduleIn, ScheduleOut, ScheduleUpdateIn
 
 SCHEDULE_ID = path_id("schedule_id")
 
