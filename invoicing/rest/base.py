@@ -29,7 +29,8 @@ class InvoicingAPIView(StaffAPIView):
         return context
 
     def out(self, serializer_class, instance, *, many: bool = False):
-        """Serialise for the response with the tenant's currency and today in the context."""
+        """Serialise for the response with the tenant's today and its currency (that of amounts which belong to no
+        invoice: an invoice's and its payments' amounts are in the invoice's own) in the context."""
         return serializer_class(instance, many=many, context=self.get_serializer_context()).data
 
 

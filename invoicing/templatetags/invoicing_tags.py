@@ -1,6 +1,7 @@
-"""Template helpers of the invoicing pages: money in the tenant's currency, due badges, role checks.
+"""Template helpers of the invoicing pages: money in its currency, due badges, role checks.
 
-Money on a page is formatted only by the `money` filter, which calls invoicing.money.money_format.
+Money on a page is formatted only by the `money` filter, which calls invoicing.money.money_format with the
+currency the amount is in (an invoice's own for its amounts and payments); there is no default currency.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -16,15 +17,19 @@ register = template.Library()
 
 @register.filter
 def money(amount, currency):
-    """`{{ invoice.total|money:invoice.currency }}`: the amount formatted for the currency (blank for None)."""
+    """`{{ invoice.total|money:invoice.currency }}`: the amount formatted for the currency (blank for None).
+
+    A missing currency is an error in the page (a wrong symbol on an amount is worse than an error)."""
     if amount is None or amount == "":
         return ""
+    if not currency:
+        raise ValueError(f"The money filter needs the ISO 4217 currency of the amount {amount!r}")
     if not isinstance(amount, Decimal):
         try:
             amount = Decimal(str(amount))
         except (InvalidOperation, ValueError):
             return ""
-    return money_format(amount, currency or "USD")
+    return money_format(amount, currency)
 
 
 @register.simple_tag(takes_context=True)

@@ -94,10 +94,8 @@ def payment_create(request):
         except DomainError as error:
             form_error(form, error, {"invoice_id": "invoice"})
         else:
-            messages.success(
-                request,
-                f"Payment of {money_format(payment.amount, tenant.currency)} recorded on {payment.invoice.number}.",
-            )
+            amount = money_format(payment.amount, payment.invoice.currency)
+            messages.success(request, f"Payment of {amount} recorded on {payment.invoice.number}.")
             return redirect("invoicing:invoice-detail", invoice_id=payment.invoice_id)
     context = {
         "form": form,
@@ -129,5 +127,5 @@ def payment_reverse_view(request, payment_id):
     return render(
         request,
         "invoicing/payments/reverse.html",
-        {"payment": payment, "form": form, "currency": request.tenant.currency},
+        {"payment": payment, "form": form, "currency": payment.invoice.currency},
     )

@@ -2,5 +2,6 @@
 for the fields and references they share).
 
 Inputs only parse (types, lengths, known choices); every rule lives in the services they are handed to. Outputs
-render amounts as decimal strings quantised to the admin's currency (`MoneyField`), never floats.
+render amounts as decimal strings quantised to their currency (`MoneyField`: an invoice's or a payment's amounts
+in the invoice's currency, others in the admin's), never floats.
 """

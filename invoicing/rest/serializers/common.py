@@ -7,7 +7,7 @@ import datetime
 
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import fields, serializers
 
 # The host's id field (a positive 64-bit integer): every id in a body or a query of this API is one.
 from msgplatform.accounts.rest import IdField as IdField
@@ -23,15 +23,35 @@ AMOUNT_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,6})?$"
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "1075.00"})
 class MoneyField(serializers.Field):
-    """An amount in the admin's base currency, quantised to the currency's minor unit ("1075.00", JPY "1075")."""
+    """An amount quantised to its currency's minor unit ("1075.00", JPY "1075").
 
-    def __init__(self, **kwargs):
+    `currency` names the attribute, on the object that holds the amount, giving its currency: "currency" on an
+    invoice, "invoice.currency" on a payment, an invoice line or a tax line. Without it the amount belongs to no
+    invoice (a preview, the dashboard, what a user owes in all) and is in the admin's currency, which
+    InvoicingAPIView puts in the context. An amount without a currency is an error, never a guess.
+    """
+
+    def __init__(self, *, currency: str | None = None, **kwargs):
         kwargs["read_only"] = True
         super().__init__(**kwargs)
+        self.currency_attrs = currency.split(".") if currency else None
+
+    def get_attribute(self, instance):
+        amount = super().get_attribute(instance)
+        if amount is None:
+            return None
+        if self.currency_attrs is None:
+            currency = self.context.get("currency")
+        else:
+            holder = fields.get_attribute(instance, self.source_attrs[:-1])
+            currency = fields.get_attribute(holder, self.currency_attrs)
+        if not currency:
+            raise ValueError(f"No currency for the amount {self.field_name!r} of {type(self.parent).__name__}")
+        return amount, currency
 
     def to_representation(self, value):
-        currency = self.context.get("currency")
-        return str(money_round(value, currency)) if currency else str(value)
+        amount, currency = value
+        return str(money_round(amount, currency))
 
 
 @extend_schema_field(

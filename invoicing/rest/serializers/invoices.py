@@ -108,11 +108,11 @@ class InvoiceOut(serializers.Serializer):
     period_start = serializers.DateField(allow_null=True)
     period_end = serializers.DateField(allow_null=True)
     currency = serializers.CharField()
-    subtotal = MoneyField()
-    tax_total = MoneyField()
-    total = MoneyField()
-    amount_paid = MoneyField()
-    balance_due = MoneyField()
+    subtotal = MoneyField(currency="currency")
+    tax_total = MoneyField(currency="currency")
+    total = MoneyField(currency="currency")
+    amount_paid = MoneyField(currency="currency")
+    balance_due = MoneyField(currency="currency")
     anomaly_reason = serializers.CharField(help_text="Set on recurring drafts far from the user's recent cycles")
     actions = serializers.SerializerMethodField()
 
@@ -129,12 +129,23 @@ def _due(due) -> dict:
     return {"status": due.status, "days_overdue": due.days_overdue}
 
 
+def _in_invoice_currency(fields: dict) -> dict:
+    # A preview's amounts are in the admin's currency; those of an invoice's own lines in the invoice's. Replaced
+    # rather than redeclared, so that `amount` keeps its place among the fields.
+    fields["amount"] = MoneyField(currency="invoice.currency")
+    return fields
+
+
 class InvoiceLineOut(LineOut):
     position = serializers.IntegerField()
 
+    def get_fields(self):
+        return _in_invoice_currency(super().get_fields())
+
 
 class InvoiceTaxOut(TaxChargeOut):
-    pass
+    def get_fields(self):
+        return _in_invoice_currency(super().get_fields())
 
 
 # An InvoiceDetail (selectors.invoices.invoice_detail_get): the grid's fields and the invoice's own come from its

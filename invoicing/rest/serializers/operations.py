@@ -30,7 +30,7 @@ class ReminderInvoiceOut(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField(allow_null=True)
     due_date = serializers.DateField()
-    balance_due = MoneyField()
+    balance_due = MoneyField(currency="currency")
 
 
 class ReminderRecipientOut(serializers.Serializer):

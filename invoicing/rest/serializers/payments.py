@@ -12,18 +12,20 @@ class PaymentOut(serializers.Serializer):
     id = serializers.IntegerField()
     invoice = InvoiceRefOut()
     user = UserRefOut(source="account")
-    amount = MoneyField()
+    amount = MoneyField(currency="invoice.currency")
     payment_date = serializers.DateField()
     payment_type = serializers.ChoiceField(choices=PaymentType.choices)
     transaction_id = serializers.CharField()
     bank_reference = serializers.CharField()
     notes = serializers.CharField()
-    credit_delta = MoneyField(help_text="What this payment credited to the user's balance")
+    credit_delta = MoneyField(currency="invoice.currency", help_text="What this payment credited to the user's balance")
     created_at = serializers.DateTimeField()
     is_reversed = serializers.BooleanField()
     reversed_at = serializers.DateTimeField(allow_null=True)
     reversal_reason = serializers.CharField()
-    reversal_credit_delta = MoneyField(help_text="What the reversal took back from the balance")
+    reversal_credit_delta = MoneyField(
+        currency="invoice.currency", help_text="What the reversal took back from the balance"
+    )
 
 
 class PaymentIn(serializers.Serializer):
