@@ -19,10 +19,12 @@ from django.utils import timezone
 
 from msgplatform.accounts.models import Account, Tenant
 from msgplatform.core.clock import tenant_today
-from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.errors import Conflict, ValidationFailed
 
 from .. import events
 from ..models import AutoReminder, EmailKind, Invoice, InvoiceStatus, Job, ReminderSlot
+from ..rules import Action, invoice_actions
+from ..selectors.invoices import invoice_get
 from .configuration import settings_for
 from .emails import email_queue, reminder_email_values
 
@@ -97,6 +99,14 @@ def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account
 
     job_dispatch(job.id)
     return job
+
+
+def invoice_remind(*, tenant, invoice_id, actor_id) -> Job:
+    """Remind one invoice's user of everything it owes: a bulk reminder of that user (the window applies)."""
+    invoice = invoice_get(tenant=tenant, invoice_id=invoice_id)
+    if Action.REMIND not in invoice_actions(invoice):
+        raise Conflict(f"Invoice {invoice} has nothing to remind of.", code="not_remindable")
+    return bulk_reminder_start(tenant=tenant, actor_id=actor_id, account_ids=[invoice.account_id])
 
 
 def bulk_reminder_run(job: Job) -> str:

@@ -7,6 +7,7 @@ a lookup of another tenant's invoice is a 404.
 from __future__ import annotations
 
 import datetime
+import itertools
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -44,7 +45,7 @@ from ..services.invoices import (
     invoice_void,
 )
 from ..services.recurring import invoice_regenerate
-from ..services.reminders import bulk_reminder_preview, bulk_reminder_start
+from ..services.reminders import bulk_reminder_preview, bulk_reminder_start, invoice_remind
 from .common import XLSX, attachment, form_error, found, is_htmx, staff_action, staff_page
 from .forms import (
     BulkApproveForm,
@@ -198,9 +199,12 @@ def invoice_pdf_version_view(request, invoice_id, version):
 @staff_required(Perm.VIEW)
 def invoice_evidence_view(request, invoice_id):
     invoice = found(invoice_get, tenant=request.tenant, invoice_id=invoice_id)
-    if not invoice.is_postpaid:
-        raise Http404("Only postpaid invoices have usage evidence.")
-    response = StreamingHttpResponse(evidence_csv_chunks(invoice), content_type="text/csv; charset=utf-8")
+    chunks = evidence_csv_chunks(invoice)
+    try:
+        first = next(chunks)  # the service refuses a prepaid invoice before the response starts
+    except DomainError as error:
+        raise Http404(error.message)
+    response = StreamingHttpResponse(itertools.chain([first], chunks), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number or f"draft-{invoice.pk}"}-usage.csv"'
     return response
 
@@ -269,7 +273,7 @@ def invoice_remind_view(request, invoice_id):
     """Remind the invoice's user of everything it owes (one email, the reminder window applies)."""
     invoice = found(invoice_get, tenant=request.tenant, invoice_id=invoice_id)
     try:
-        job = bulk_reminder_start(tenant=request.tenant, actor_id=request.user.id, account_ids=[invoice.account_id])
+        job = invoice_remind(tenant=request.tenant, invoice_id=invoice.pk, actor_id=request.user.id)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("invoicing:invoice-detail", invoice_id=invoice.pk)

@@ -5,13 +5,14 @@ from django.http import Http404
 from django.shortcuts import render
 
 from msgplatform.accounts.permissions import Perm, staff_required
+from msgplatform.core.errors import Conflict
 
 from .. import api
 from ..models import Job, ScheduleStatus
 from ..money import money_format
 from ..selectors.dashboard import dashboard_figures
 from ..selectors.recurring import schedule_counts
-from ..services.jobs import job_get
+from ..services.jobs import job_get, job_result
 from .common import XLSX, attachment, found, is_htmx
 
 
@@ -52,7 +53,8 @@ def job_detail(request, job_id):
 
 @staff_required(Perm.VIEW)
 def job_download(request, job_id):
-    job = found(job_get, tenant=request.tenant, job_id=job_id)
-    if job.status != Job.Status.DONE or not job.result:
+    try:
+        name, content = found(job_result, tenant=request.tenant, job_id=job_id)
+    except Conflict:
         raise Http404("The file is not ready.")
-    return attachment(job.result_name or f"job-{job.pk}.xlsx", bytes(job.result), XLSX)
+    return attachment(name, content, XLSX)

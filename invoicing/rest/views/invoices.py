@@ -4,6 +4,8 @@ with its lines, taxes, payments and actions, draft edits, approval, void, delete
 
 from __future__ import annotations
 
+import itertools
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -13,9 +15,7 @@ from rest_framework.response import Response
 
 from msgplatform.accounts.permissions import Perm
 from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
-from msgplatform.core.errors import Conflict
 
-from ...rules import Action, invoice_actions
 from ...selectors.invoices import InvoiceFilters, invoice_detail_get, invoice_get, invoice_search
 from ...selectors.usage import preview_records_page
 from ...services.documents import invoice_pdf, invoice_pdf_version, invoice_pdf_versions
@@ -33,7 +33,7 @@ from ...services.invoices import (
     invoice_void,
 )
 from ...services.recurring import invoice_regenerate
-from ...services.reminders import bulk_reminder_start
+from ...services.reminders import invoice_remind
 from ..base import CSVRenderer, InvoicingAPIView, PDFRenderer, attachment, file_response
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from ..serializers.common import ReasonIn
@@ -344,14 +344,9 @@ class InvoiceEvidenceView(InvoicingView):
         chunks = evidence_csv_chunks(invoice)
         first = next(chunks)  # raises for a prepaid invoice before the response starts
         name = f"evidence-{invoice.number or f'draft-{invoice.pk}'}.csv"
-        response = StreamingHttpResponse(_prepend(first, chunks), content_type="text/csv")
+        response = StreamingHttpResponse(itertools.chain([first], chunks), content_type="text/csv")
         response["Content-Disposition"] = attachment(name)
         return response
-
-
-def _prepend(first, rest):
-    yield first
-    yield from rest
 
 
 class InvoiceEmailView(InvoicingView):
@@ -380,8 +375,5 @@ class InvoiceRemindView(InvoicingView):
         responses={202: JobOut, **problems(400, 404, 409)},
     )
     def post(self, request, invoice_id):
-        invoice = invoice_get(tenant=request.tenant, invoice_id=invoice_id)
-        if Action.REMIND not in invoice_actions(invoice):
-            raise Conflict(f"Invoice {invoice} has nothing to remind of.", code="not_remindable")
-        job = bulk_reminder_start(tenant=request.tenant, actor_id=request.user.id, account_ids=[invoice.account_id])
+        job = invoice_remind(tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id)
         return Response(self.out(JobOut, job), status=status.HTTP_202_ACCEPTED)

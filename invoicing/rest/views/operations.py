@@ -12,14 +12,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
-from msgplatform.core.errors import Conflict
 from msgplatform.core.models import Event
 
 from ...models import Job
 from ...selectors.activity import events, jobs
 from ...selectors.dashboard import dashboard_figures
 from ...selectors.invoices import InvoiceFilters
-from ...services.jobs import job_get
+from ...services.jobs import job_get, job_result
 from ...services.reminders import bulk_reminder_preview, bulk_reminder_start
 from ...services.reports import invoice_report, payments_report
 from ..base import XLSX, InvoicingAPIView, XLSXRenderer, file_response
@@ -111,10 +110,8 @@ class JobResultView(InvoicingAPIView):
         responses={(200, XLSX): OpenApiTypes.BINARY, **problems(404, 409)},
     )
     def get(self, request, job_id):
-        job = job_get(tenant=request.tenant, job_id=job_id)
-        if job.result is None or not job.result_name:
-            raise Conflict(f"Job {job.pk} has no file (status {job.status}).", code="no_result")
-        return file_response(bytes(job.result), name=job.result_name, media_type=XLSX)
+        name, content = job_result(tenant=request.tenant, job_id=job_id)
+        return file_response(content, name=name, media_type=XLSX)
 
 
 # --- reports ----------------------------------------------------------------------------------------------------
