@@ -198,6 +198,7 @@ CELERY_BEAT_SCHEDULE = {
     "platform-heartbeat": {"task": "msgplatform.core.tasks.heartbeat", "schedule": PERIODIC_TICK_SECONDS},
     "invoicing-billing-tick": {"task": "invoicing.tasks.billing_tick", "schedule": BILLING_TICK_SECONDS},
     "invoicing-email-sweep": {"task": "invoicing.tasks.email_sweep", "schedule": 60},
+    "invoicing-pdf-sweep": {"task": "invoicing.tasks.pdf_sweep", "schedule": 60},
     "invoicing-housekeeping": {"task": "invoicing.tasks.housekeeping", "schedule": 3600},
 }
 

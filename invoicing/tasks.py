@@ -7,7 +7,7 @@ from celery import shared_task
 from msgplatform.accounts.models import Tenant
 
 from .services.billing_runs import batch_dispatch, billing_batch_run, billing_run_start
-from .services.documents import invoice_pdf_render
+from .services.documents import invoice_pdf_render, pdf_due_for_render
 from .services.emails import email_deliver, email_due_for_retry, email_retry_backoff
 from .services.idempotency import idempotency_keys_expire
 from .services.jobs import job_run
@@ -58,10 +58,19 @@ def run_job(job_id: int) -> None:
 
 @shared_task(name="invoicing.tasks.email_sweep")
 def email_sweep() -> int:
-    """Periodic: deliver queued emails whose retry time has come."""
+    """Periodic: deliver queued emails whose retry time has come, or whose first task never ran."""
     ids = email_due_for_retry()
     for log_id in ids:
         deliver_email.delay(log_id)
+    return len(ids)
+
+
+@shared_task(name="invoicing.tasks.pdf_sweep")
+def pdf_sweep() -> int:
+    """Periodic: render approved invoices whose current state has no stored PDF (its render task was lost)."""
+    ids = pdf_due_for_render()
+    for invoice_id in ids:
+        render_invoice_pdf.delay(invoice_id)
     return len(ids)
 
 

@@ -2,28 +2,39 @@
 
 Rendering never happens while holding row locks: the PDF is built first, then inserted; a unique constraint on
 (invoice, state) makes a concurrent second rendering of the same state a no-op.
+
+The render task sent after commit is only the fast path: `pdf_due_for_render` finds approved invoices whose current
+state has no stored version (the task was lost with the broker or a worker) and the periodic sweep renders them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
 
 from msgplatform.core.errors import NotFound
 
 from ..dispatch import RENDER_INVOICE_PDF, task_send_after_commit
 from ..documents.pdf import TEMPLATE_VERSION, render_invoice_pdf
 from ..locks import invoice_lock_briefly
-from ..models import Invoice, InvoiceDocument, InvoiceStatus, LineKind
+from ..models import Invoice, InvoiceDocument, InvoiceStatus, LineKind, Payment
 from ..money import money_format
 from .configuration import bank_details_for, settings_for
 
 CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"}
+# The sweep leaves a change this long to its own render task, takes at most a batch per run, and looks back this far
+# (an older state without a version is rendered when someone downloads the PDF).
+PDF_SWEEP_GRACE = timedelta(seconds=60)
+PDF_SWEEP_BATCH = 100
+PDF_SWEEP_HORIZON = timedelta(days=30)
 
 
 def state_key(invoice: Invoice) -> str:
@@ -198,5 +209,48 @@ def invoice_pdf_versions(*, tenant, invoice_id) -> list[InvoiceDocument]:
 
 
 def schedule_pdf_render(invoice_id: int) -> None:
-    """After the current transaction commits, render the new state's PDF in a worker."""
+    """After the current transaction commits, render the new state's PDF in a worker (the fast path: the periodic
+    sweep renders the state if this task is lost)."""
     task_send_after_commit(RENDER_INVOICE_PDF, invoice_id)
+
+
+def pdf_due_for_render(*, limit: int = PDF_SWEEP_BATCH) -> list[int]:
+    """Approved invoices whose current state has no stored version, oldest change first.
+
+    The same question as `state_key`, asked in SQL for every invoice at once. An approved invoice's state is named by
+    its counts of payments and of reversals: both only grow, so no two states of one invoice share them (and the
+    amount paid follows from them). Its version, if stored, has the key "approved|<amount paid>|<payments>|<reversals>".
+    """
+    now = timezone.now()
+    payments = Payment.objects.filter(invoice=OuterRef("pk")).order_by().values("invoice")
+
+    def counted(rows):
+        return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+    return list(
+        Invoice.objects.filter(
+            status=InvoiceStatus.APPROVED,
+            updated_at__lte=now - PDF_SWEEP_GRACE,
+            updated_at__gte=now - PDF_SWEEP_HORIZON,
+        )
+        .annotate(
+            state_suffix=Concat(
+                Value("|"),
+                Cast(counted(payments), CharField()),
+                Value("|"),
+                Cast(counted(payments.filter(reversed_at__isnull=False)), CharField()),
+                output_field=CharField(),
+            )
+        )
+        .filter(
+            ~Exists(
+                InvoiceDocument.objects.filter(
+                    Q(invoice=OuterRef("pk"))
+                    & Q(state_key__startswith=f"{InvoiceStatus.APPROVED}|")
+                    & Q(state_key__endswith=OuterRef("state_suffix"))
+                )
+            )
+        )
+        .order_by("updated_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )

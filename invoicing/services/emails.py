@@ -1,9 +1,11 @@
 """Invoice and reminder emails: per-admin templates, the send log, delivery with retries.
 
 Mail never leaves inside a database transaction: services write an EmailLog row (queued) and hand its id to a
-Celery task after commit. Delivery claims the row with a conditional UPDATE (queued -> sending), so a duplicated
-task cannot send twice; a failure puts it back to queued with the error, and the task retries with backoff; after
-the last attempt the row is failed and an error event shows it in the Event Viewer.
+Celery task after commit. The row is the outbox and the task only the fast path: the periodic sweep delivers every
+queued row whose task did not (broker down, worker lost). Delivery claims the row with a conditional UPDATE
+(queued -> sending), so a duplicated task, or the task racing the sweep, cannot send twice; a failure puts it back to
+queued with the error, and the task retries with backoff; after the last attempt the row is failed and an error
+event shows it in the Event Viewer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from msgplatform.core.errors import ValidationFailed
@@ -31,6 +34,8 @@ from .configuration import settings_for
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# A queued email's own task normally delivers it within seconds; the sweep takes it after this (the task was lost).
+EMAIL_SWEEP_GRACE = timedelta(seconds=60)
 
 DEFAULT_TEMPLATES = {
     EmailKind.INVOICE: (
@@ -260,15 +265,18 @@ def email_retry_backoff(attempts: int) -> int:
 
 
 def email_due_for_retry(*, limit: int = 500) -> list[int]:
-    """Queued emails whose retry time has come (their task may have been lost with a worker or broker)."""
+    """Queued emails the sweep delivers, oldest first: those whose retry time has come, and those never tried whose
+    first task has had EMAIL_SWEEP_GRACE to run (it was lost with the broker or a worker). Nothing depends on that
+    task: the queued row is the outbox."""
     now = timezone.now()
     stale_sending = now - timedelta(minutes=15)
     # A row left "sending" by a killed worker goes back to queued (at-least-once; see docs/operations.md).
     EmailLog.objects.filter(status=EmailStatus.SENDING, next_attempt_at__lt=stale_sending).update(
         status=EmailStatus.QUEUED
     )
+    due = Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lte=now - EMAIL_SWEEP_GRACE)
     return list(
-        EmailLog.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
+        EmailLog.objects.filter(due, status=EmailStatus.QUEUED)
+        .order_by(Coalesce("next_attempt_at", "created_at"), "id")
         .values_list("pk", flat=True)[:limit]
     )
