@@ -16,7 +16,13 @@ from ..models import InvoiceSequence
 _TOKEN = re.compile(r"\{(YYYY|YY|MM|DD|seq(?::0?(\d{1,2}))?)\}")
 
 
+# What a number may contain around its tokens: it is printed on PDFs, put in email subjects and in file names.
+_ALLOWED = re.compile(r"[A-Za-z0-9 ._/#-]*")
+
+
 def number_format_validate(fmt: str) -> str:
+    """The admin's number format, or a field error: {seq} present, known tokens only, letters, digits, spaces and
+    . _ / # - around them (no quotes, no control characters such as CR/LF), numbers of at most 60 characters."""
     fmt = (fmt or "").strip()
     if not fmt or "{seq" not in fmt:
         raise ValidationFailed(
@@ -26,6 +32,11 @@ def number_format_validate(fmt: str) -> str:
     if "{" in leftover or "}" in leftover:
         raise ValidationFailed(
             "Unknown token in the number format; use {YYYY} {YY} {MM} {DD} {seq:05}.", field="number_format"
+        )
+    if not _ALLOWED.fullmatch(leftover):
+        raise ValidationFailed(
+            "Use letters, digits, spaces and . _ / # - around the tokens (no quotes or line breaks).",
+            field="number_format",
         )
     if len(number_render(fmt, 10**9, datetime.date(2000, 1, 1))) > 60:
         raise ValidationFailed("The number format makes numbers longer than 60 characters.", field="number_format")
