@@ -17,23 +17,84 @@ Choices measured by bench/pdf.py (figures in bench/RESULTS.documents.md):
   document; with Python's default first-generation threshold (700) the cyclic garbage collector runs thousands
   of times per document and its full collections walk every object of the process. During a rendering the
   threshold is raised to GC_THRESHOLD: about 20 % less CPU per PDF, the same peak memory, the same bytes.
+
+WeasyPrint loads every URL a document names (images, stylesheets, fonts, the images inside an SVG), over the
+network or from any readable file. Here a rendering gets only what `resource_path` allows: the bundled fonts and the
+files it is given (the admin's own logo); everything else is refused, logged and left out of the PDF.
+
+WeasyPrint is imported inside the functions: importing it takes seconds, which processes that never render a PDF
+should not pay.
 """
 
 import atexit
 import gc
+import logging
+import mimetypes
 import threading
+from collections.abc import Iterable
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from django.template.loader import render_to_string
 
+logger = logging.getLogger(__name__)
+
 TEMPLATE_VERSION = "2026.1"
 FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+BUNDLED_FONTS = frozenset(path.resolve() for path in FONTS_DIR.glob("*.ttf"))
 # Options of WeasyPrint's write_pdf: its defaults, spelt out (fonts subset, not hinted; streams compressed).
 PDF_OPTIONS: dict = {"full_fonts": False, "hinting": False, "uncompressed_pdf": False, "optimize_images": False}
 # First-generation threshold of the cyclic garbage collector while a PDF renders (None: leave the collector alone).
 GC_THRESHOLD: int | None = 50_000
+
+
+class ResourceRefused(ValueError):
+    """A document named a URL it may not load. WeasyPrint logs it and renders the document without it."""
+
+
+def resource_path(url: str, *, files: frozenset[Path] = frozenset()) -> Path | None:
+    """The file a document may load for `url`, or None: only a `file:` URL without a host that names a bundled font
+    or one of `files` (resolved paths), compared after resolving `..` and symbolic links. No network, no data: URL,
+    no other file."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc:
+        return None
+    try:
+        path = Path(url2pathname(parts.path)).resolve(strict=True)
+    except (OSError, ValueError, RuntimeError):  # missing, a NUL byte, a loop of symbolic links
+        return None
+    return path if path in BUNDLED_FONTS or path in files else None
+
+
+def document_fetcher(files: Iterable[Path | str] = ()):
+    """The URL fetcher of a rendering that may load the bundled fonts and `files`."""
+    return _fetcher_class()(files=frozenset(Path(path).resolve() for path in files))
+
+
+@lru_cache(maxsize=1)
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class DocumentFetcher(URLFetcher):
+        """Serves what `resource_path` allows; refuses (raises) everything else, so WeasyPrint leaves it out."""
+
+        def __init__(self, *, files: frozenset[Path]):
+            # No protocol for the inherited opener either, should anything ever reach it.
+            super().__init__(allowed_protocols=frozenset(), allow_redirects=False)
+            self.files = files
+
+        def fetch(self, url, headers=None):
+            path = resource_path(url, files=self.files)
+            if path is None:
+                logger.warning("PDF rendering refused to load %s", url[:200])
+                raise ResourceRefused(f"Not a bundled font or the admin's logo: {url[:200]}")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+
+    return DocumentFetcher
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +114,7 @@ def _stylesheet():
     @font-face {{ font-family: "Doc Sans"; src: url("{regular}"); }}
     @font-face {{ font-family: "Doc Sans"; font-weight: bold; src: url("{bold}"); }}
     """
-    return CSS(string=css, font_config=_font_config())
+    return CSS(string=css, font_config=_font_config(), url_fetcher=document_fetcher())
 
 
 # Drop the cached font configuration before interpreter shutdown (its finaliser needs the FFI still loaded).
@@ -92,12 +153,19 @@ def _fewer_collections():
                 gc.set_threshold(*_gc_state["saved"])
 
 
-def render_invoice_pdf(context: dict) -> bytes:
-    """PDF bytes of one invoice; `context` is built by services.documents.invoice_document_context."""
+def render_html_pdf(html: str, *, files: Iterable[Path | str] = ()) -> bytes:
+    """PDF bytes of a document that may load the bundled fonts and `files`, nothing else."""
     from weasyprint import HTML
 
-    html = render_to_string("invoicing/pdf/invoice.html", context)
     with _fewer_collections():
-        return HTML(string=html, base_url=str(FONTS_DIR)).write_pdf(
+        return HTML(string=html, base_url=str(FONTS_DIR), url_fetcher=document_fetcher(files)).write_pdf(
             stylesheets=[_stylesheet()], font_config=_font_config(), **PDF_OPTIONS
         )
+
+
+def render_invoice_pdf(context: dict) -> bytes:
+    """PDF bytes of one invoice; `context` is built by services.documents.invoice_document_context. The only file
+    it may load besides the fonts is the admin's logo (`logo_uri`)."""
+    logo_uri = context.get("logo_uri")
+    files = [url2pathname(urlsplit(logo_uri).path)] if logo_uri else []
+    return render_html_pdf(render_to_string("invoicing/pdf/invoice.html", context), files=files)

@@ -1,10 +1,17 @@
-"""Per-admin invoicing configuration: settings, tax rates (soft-deleted), bank details."""
+"""Per-admin invoicing configuration: settings, tax rates (soft-deleted), bank details, logo."""
 
+import io
+import threading
+import warnings
+from contextlib import contextmanager
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageFile
 
 from msgplatform.core.errors import NotFound, ValidationFailed
 
@@ -151,24 +158,99 @@ def taxes_applicable(*, tenant, account) -> list[tuple[int, str, Decimal]]:
     )
 
 
-LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
+# Pillow's name of a decoded format -> the stored file's extension. MPO is how Pillow names a camera's JPEG that
+# carries more pictures after the first: a JPEG to every reader.
+LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp"}
 LOGO_MAX_BYTES = 512 * 1024
+# A few KB of PNG can hold 100 megapixels, and every PDF decodes the logo again (10000 x 10000: 4.5 s a PDF).
+LOGO_MAX_SIDE = 4096
+LOGO_MAX_PIXELS = 16_000_000
 
 
-@transaction.atomic
+def logo_decode(uploaded) -> tuple[str, bytes]:
+    """(extension, bytes) of an uploaded logo that decodes as a PNG, JPEG or WebP image within the limits.
+
+    The content decides, never the file name or the content type the browser sent; SVG is refused because an
+    SVG names other URLs and files (what the PDF renderer would load).
+    """
+    not_an_image = ValidationFailed("The logo must be a PNG, JPEG or WebP image.", field="logo")
+    too_large = ValidationFailed("The logo must be at most 512 KB.", field="logo")
+    too_many_pixels = ValidationFailed(
+        f"The logo must be at most {LOGO_MAX_SIDE} x {LOGO_MAX_SIDE} pixels and {LOGO_MAX_PIXELS // 1_000_000} "
+        "megapixels.",
+        field="logo",
+    )
+    if uploaded.size > LOGO_MAX_BYTES:
+        raise too_large
+    uploaded.seek(0)
+    content = uploaded.read(LOGO_MAX_BYTES + 1)
+    if len(content) > LOGO_MAX_BYTES:
+        raise too_large
+    with _truncated_images_refused():
+        try:
+            # Pillow warns when it opens a decompression bomb; the size check below refuses it anyway.
+            with warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning):
+                image = Image.open(io.BytesIO(content), formats=["PNG", "JPEG", "WEBP"])
+        except Image.DecompressionBombError:
+            raise too_many_pixels
+        except Exception:  # Pillow raises many kinds of errors on malformed input; all mean "not such an image"
+            raise not_an_image
+        with image:
+            width, height = image.size  # from the header: nothing is decoded yet
+            if max(width, height) > LOGO_MAX_SIDE or width * height > LOGO_MAX_PIXELS:
+                raise too_many_pixels
+            try:
+                image.load()  # the whole image must decode, not only its header
+            except Exception:
+                raise not_an_image
+            extension = LOGO_FORMATS.get(image.format)
+    if extension is None:
+        raise not_an_image
+    return extension, content
+
+
+_truncated_images_lock = threading.Lock()
+
+
+@contextmanager
+def _truncated_images_refused():
+    """Decode strictly: importing WeasyPrint sets Pillow's process-wide ImageFile.LOAD_TRUNCATED_IMAGES, and with it
+    a truncated file decodes without an error. The lock keeps concurrent uploads from restoring each other's value;
+    a PDF rendered meanwhile at worst leaves out a truncated image, which an upload can no longer store."""
+    with _truncated_images_lock:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
 def settings_logo_set(*, tenant, actor_id: int | None, uploaded) -> InvoicingSettings:
-    """Store the admin's logo (PNG, JPEG or SVG, at most 512 KB); None removes it."""
-    row = settings_for(tenant)
-    if uploaded is None:
-        row.logo.delete(save=False)
-        row.logo = ""
-    else:
-        kind = LOGO_TYPES.get(getattr(uploaded, "content_type", ""))
-        if kind is None:
-            raise ValidationFailed("The logo must be a PNG, JPEG or SVG image.", field="logo")
-        if uploaded.size > LOGO_MAX_BYTES:
-            raise ValidationFailed("The logo must be at most 512 KB.", field="logo")
-        row.logo.save(f"tenant-{tenant.id}.{kind}", uploaded, save=False)
-    row.save()
-    events.logo_changed(row, actor_id=actor_id, removed=uploaded is None)
+    """Store the admin's logo (PNG, JPEG or WebP, see logo_decode); None removes it. The file it replaces leaves
+    storage after commit."""
+    # Decoding takes a while: before the transaction and its lock.
+    logo = logo_decode(uploaded) if uploaded is not None else None
+    with transaction.atomic():
+        # Locked so two uploads at once cannot both replace the same file and leave the other's new file behind.
+        row = InvoicingSettings.objects.select_for_update().get(pk=settings_for(tenant).pk)
+        replaced = row.logo.name
+        if logo is None:
+            row.logo = ""
+        else:
+            extension, content = logo
+            # The bytes that were decoded are the bytes stored.
+            row.logo.save(f"tenant-{tenant.id}.{extension}", ContentFile(content), save=False)
+        row.save()
+        events.logo_changed(row, actor_id=actor_id, removed=logo is None)
+        if replaced:
+            transaction.on_commit(partial(_logo_file_delete, replaced), robust=True)
     return row
+
+
+def _logo_file_delete(name: str) -> None:
+    """Delete a logo file that no settings row points at any more: never one that a row (another admin's, or this
+    one's again) still uses."""
+    if InvoicingSettings.objects.filter(logo=name).exists():
+        return
+    InvoicingSettings._meta.get_field("logo").storage.delete(name)

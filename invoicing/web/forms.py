@@ -369,8 +369,8 @@ class BusinessProfileForm(forms.Form):
 
 class LogoForm(forms.Form):
     logo = forms.FileField(
-        help_text="PNG, JPEG or SVG, at most 512 KB.",
-        widget=forms.ClearableFileInput({**_TEXT, "accept": "image/png,image/jpeg,image/svg+xml"}),
+        help_text="PNG, JPEG or WebP, at most 512 KB and 4096 x 4096 pixels.",
+        widget=forms.ClearableFileInput({**_TEXT, "accept": "image/png,image/jpeg,image/webp"}),
     )
 
 

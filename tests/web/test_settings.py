@@ -9,11 +9,9 @@ from invoicing.models import BankDetails, EmailTemplate, InvoicingSettings, TaxR
 from msgplatform.accounts.models import ApiToken, StaffRole
 from msgplatform.accounts.services.tokens import token_authenticate
 from tests.conftest import staff_client
+from tests.security.images import image_bytes
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+PNG = image_bytes("PNG", (1, 1))
 
 
 def html(response) -> str:
@@ -76,7 +74,7 @@ def test_business_profile_and_logo(admin, settings, tmp_path):
 
     row = InvoicingSettings.objects.get(tenant=admin.tenant)
     assert profile.status_code == 302 and row.business_name == "Acme Messaging Inc"
-    assert 'id="id_logo-error"' in html(bad_logo) and "PNG, JPEG or SVG" in html(bad_logo)
+    assert 'id="id_logo-error"' in html(bad_logo) and "The logo must be a PNG, JPEG or WebP image." in html(bad_logo)
     assert logo.status_code == 302 and row.logo.name.endswith(".png")
     assert shown.content == PNG and "sandbox" in shown["Content-Security-Policy"]
     admin.client.post("/invoicing/settings/business/", {"action": "logo-remove"})

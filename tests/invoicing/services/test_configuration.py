@@ -18,8 +18,9 @@ from invoicing.services.configuration import (
 from msgplatform.core.errors import NotFound, ValidationFailed
 from msgplatform.messaging.services.ingest import records_ingest
 from tests.factories import record_row
+from tests.security.images import image_bytes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG", (1, 1))
 
 
 def test_defaults_exist_for_a_new_admin(admin):
