@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from django.http import HttpResponse
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from msgplatform.accounts.permissions import StaffPermission
 from msgplatform.accounts.rest import StaffAPIView
 from msgplatform.core.clock import tenant_today
+from msgplatform.core.http import content_disposition
 
 from .permissions import InvoicingLicensed
 
@@ -64,13 +63,7 @@ class XLSXRenderer(FileRenderer):
 FILE_RENDERERS = [JSONRenderer, PDFRenderer, CSVRenderer, XLSXRenderer]
 
 
-def attachment(name: str) -> str:
-    """A Content-Disposition value; the name keeps only safe characters (numbers follow an admin's format)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "download"
-    return f'attachment; filename="{safe}"'
-
-
 def file_response(content: bytes, *, name: str, media_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=media_type)
-    response["Content-Disposition"] = attachment(name)
+    response["Content-Disposition"] = content_disposition(name)
     return response

@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed, Streaming
 
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.errors import DomainError, NotFound
+from msgplatform.core.http import content_disposition
 
 from ..documents.cells import cell_text
 
@@ -69,7 +70,7 @@ def form_error(form, error: DomainError, field_map: dict[str, str] | None = None
 
 def attachment(name: str, content: bytes, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 
@@ -91,7 +92,7 @@ def csv_download(name: str, header: list[str], rows: Iterable[Iterable]) -> Stre
             yield writer.writerow([cell_text(cell) for cell in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 

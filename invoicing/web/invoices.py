@@ -22,6 +22,7 @@ from msgplatform.accounts.models import BillingMethod
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
+from msgplatform.core.http import content_disposition
 
 from .. import api
 from ..models import Job
@@ -205,7 +206,7 @@ def invoice_evidence_view(request, invoice_id):
     except DomainError as error:
         raise Http404(error.message)
     response = StreamingHttpResponse(itertools.chain([first], chunks), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number or f"draft-{invoice.pk}"}-usage.csv"'
+    response["Content-Disposition"] = content_disposition(f"{invoice.number or f'draft-{invoice.pk}'}-usage.csv")
     return response
 
 

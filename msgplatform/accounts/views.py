@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from invoicing import api as invoicing_api
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
+from msgplatform.core.http import content_disposition
 from msgplatform.messaging.models import MICROS, UsageRollup
 
 from . import selectors
@@ -113,7 +114,7 @@ def _accounts_csv(accounts):
             yield writer.writerow([_cell(getattr(account, f)) for f in fields])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="users.csv"'
+    response["Content-Disposition"] = content_disposition("users.csv")
     return response
 
 
@@ -170,7 +171,7 @@ def _ledger_csv(account, rows):
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ledger-{account.id}.csv"'
+    response["Content-Disposition"] = content_disposition(f"ledger-{account.id}.csv")
     return response
 
 

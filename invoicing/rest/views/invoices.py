@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from msgplatform.accounts.permissions import Perm
 from msgplatform.accounts.rest import input_of, method_perms, path_id, problems
+from msgplatform.core.http import content_disposition
 
 from ...selectors.invoices import InvoiceFilters, invoice_detail_get, invoice_get, invoice_search
 from ...selectors.usage import preview_records_page
@@ -34,7 +35,7 @@ from ...services.invoices import (
 )
 from ...services.recurring import invoice_regenerate
 from ...services.reminders import invoice_remind
-from ..base import CSVRenderer, InvoicingAPIView, PDFRenderer, attachment, file_response
+from ..base import CSVRenderer, InvoicingAPIView, PDFRenderer, file_response
 from ..idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from ..serializers.common import ReasonIn
 from ..serializers.invoices import (
@@ -345,7 +346,7 @@ class InvoiceEvidenceView(InvoicingView):
         first = next(chunks)  # raises for a prepaid invoice before the response starts
         name = f"evidence-{invoice.number or f'draft-{invoice.pk}'}.csv"
         response = StreamingHttpResponse(itertools.chain([first], chunks), content_type="text/csv")
-        response["Content-Disposition"] = attachment(name)
+        response["Content-Disposition"] = content_disposition(name)
         return response
 
 
