@@ -5,6 +5,7 @@ under var/broker/, mail written to var/mail/. Production sets DATABASE_URL, SECR
 CELERY_BROKER_URL and the EMAIL_* variables.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
+    "axes",
     "msgplatform.core",
     "msgplatform.accounts",
     "msgplatform.messaging",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused login into the lockout page (msgplatform/accounts/throttle.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,7 +146,10 @@ CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if env_bool("HTTPS", False) else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# Behind our own reverse proxy: trust its X-Forwarded-Proto, and take the client's address from the last
+# X-Forwarded-For hop (login throttling). Never set it when clients reach the server directly: they could forge both.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 AUTH_PASSWORD_VALIDATORS = [
@@ -150,6 +157,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# --- Login throttling (msgplatform/accounts/throttle.py; django-axes with an atomic claim per attempt) ---------
+# One username from one address is refused for 15 minutes after 5 failed passwords; one address whatever the
+# usernames after 50. A correct password resets its own username and address only. API tokens are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "msgplatform.accounts.throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_COOLOFF_MESSAGE = "Too many failed attempts; try again in 15 minutes."
+AXES_RESET_ON_SUCCESS = True
+# Attempts while refused are not recorded, so the refusal ends 15 minutes after the last counted failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "msgplatform.accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "msgplatform.accounts.throttle.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not logged row by row (the table would only grow)
+AXES_VERBOSE = False
+LOGIN_IP_FAILURE_LIMIT = 50
+# Password reset e-mails: per address asked for and per client address, in one window.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = 3
+PASSWORD_RESET_LIMIT_PER_IP = 20
+PASSWORD_RESET_WINDOW = datetime.timedelta(hours=1)
 
 # --- Email ----------------------------------------------------------------------------------------------
 # Embedded default: every message is written as a file under var/mail/ (no mail server needed).
@@ -259,7 +291,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Cache (login throttling, idempotency windows) --------------------------------------------------------
+# --- Cache (API throttling, idempotency windows) --------------------------------------------------------
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (

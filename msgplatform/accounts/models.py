@@ -189,3 +189,28 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AttemptCounter(models.Model):
+    """How many attempts of one kind one client made in the current window (logins, password-reset requests).
+
+    Written only by `services.attempts`: an attempt is claimed with one conditional UPDATE (`attempts < limit`)
+    before the password is checked, so concurrent attempts can never pass the limit. Kinds and subjects:
+    `login` (the posted username, from `ip_address`), `login-ip` (every username from `ip_address`),
+    `reset-address` (the e-mail address asked for), `reset-ip` (any address from `ip_address`).
+    """
+
+    kind = models.CharField(max_length=20)
+    ip_address = models.CharField(max_length=45, blank=True)
+    subject = models.CharField(max_length=254, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["window_ends_at"], name="attempt_counter_window_end")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "ip_address", "subject"], name="attempt_counter_unique_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ip_address} {self.subject}: {self.attempts}"
