@@ -315,7 +315,8 @@ def raw_table_create(vendor: str) -> None:
 def raw_run(vendor: str, stored, batch_size: int, binary: bool = True) -> float:
     from django.db import connection, transaction
 
-    from msgplatform.messaging.services.ingest import _RECORD_COLUMNS, _record_types
+    from msgplatform.messaging.services.ingest.storage import RECORD_COLUMNS as _RECORD_COLUMNS
+    from msgplatform.messaging.services.ingest.storage_postgres import record_types as _record_types
 
     columns = ", ".join(_RECORD_COLUMNS)
     with connection.cursor() as cursor:

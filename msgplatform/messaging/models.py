@@ -49,6 +49,21 @@ class IngestBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+# The fields that identify a usage bucket (one open bucket per key), in the order of ingestion's bucket key tuples.
+# Attribute names, which are also the column names: ingestion's SQL and the usage source's filters use them as they are.
+ROLLUP_KEY_FIELDS = (
+    "account_id",
+    "day",
+    "country",
+    "network",
+    "channel",
+    "unit_price_micros",
+    "delivered",
+    "billing_method",
+    "kind",
+)
+
+
 class UsageRollup(models.Model):
     # A claim rewrites every bucket it bills (billed_by is indexed: no HOT update), one entry per index each. So no
     # index leads with the tenant: no query reads buckets by tenant without the account, and keys of a few dozen
@@ -73,17 +88,7 @@ class UsageRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "account",
-                    "day",
-                    "country",
-                    "network",
-                    "channel",
-                    "unit_price_micros",
-                    "delivered",
-                    "billing_method",
-                    "kind",
-                ],
+                fields=[name.removesuffix("_id") for name in ROLLUP_KEY_FIELDS],  # the account by its field name
                 condition=Q(billed_by__isnull=True),
                 name="rollup_one_open_bucket_per_key",
             ),
@@ -92,19 +97,6 @@ class UsageRollup(models.Model):
             models.Index(fields=["account", "billed_by", "day"], name="rollup_account_claim_day"),
             models.Index(fields=["billed_by"], name="rollup_billed_by"),
         ]
-
-
-ROLLUP_KEY_FIELDS = (
-    "account_id",
-    "day",
-    "country",
-    "network",
-    "channel",
-    "unit_price_micros",
-    "delivered",
-    "billing_method",
-    "kind",
-)
 
 
 class MessageRecord(models.Model):

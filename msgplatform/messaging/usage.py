@@ -23,8 +23,8 @@ from django.db.models.expressions import RawSQL
 
 from invoicing.contracts import UsageGroup, UsageLine, UsageSummary
 
-from .models import MICROS, MessageRecord, RecordCorrection, UsageKind, UsageRollup
-from .services.ingest import INGEST_LOCK_CLASS
+from .locks import INGEST_LOCK_CLASS
+from .models import MICROS, ROLLUP_KEY_FIELDS, MessageRecord, RecordCorrection, UsageKind, UsageRollup
 
 
 def usage_lock(*, tenant_id: int, synchronous_commit: bool = True) -> None:
@@ -253,20 +253,9 @@ def usage_claims(*, tenant_id: int, claims: dict[int, UsageSummary]) -> dict[int
 def usage_release(*, tenant_id: int, claim_id: int) -> int:
     """Give the usage of a claim back as unbilled; returns the number of buckets released."""
     released = 0
-    key_fields = (
-        "account_id",
-        "day",
-        "country",
-        "network",
-        "channel",
-        "unit_price_micros",
-        "delivered",
-        "billing_method",
-        "kind",
-    )
     for bucket in UsageRollup.objects.filter(tenant_id=tenant_id, billed_by=claim_id).order_by("id"):
         open_bucket = UsageRollup.objects.filter(
-            billed_by__isnull=True, **{f: getattr(bucket, f) for f in key_fields}
+            billed_by__isnull=True, **{f: getattr(bucket, f) for f in ROLLUP_KEY_FIELDS}
         ).first()
         if open_bucket is None:
             UsageRollup.objects.filter(pk=bucket.pk).update(billed_by=None)
