@@ -216,6 +216,17 @@ def email_failed(entry, *, error: str) -> Event:
     )
 
 
+def email_render_failed(entry, *, error: str) -> Event:
+    return _record(
+        kind="email.render_failed",
+        tenant_id=entry.tenant_id,
+        level="error",
+        subject_type="email",
+        subject_id=entry.pk,
+        message=f"{entry.get_kind_display()} email to {entry.recipient} not sent: {error}",
+    )
+
+
 def template_updated(row, *, actor_id) -> Event:
     return _record(
         kind="template.updated",

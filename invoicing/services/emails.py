@@ -11,7 +11,7 @@ event shows it in the Event Viewer.
 from __future__ import annotations
 
 import logging
-import string
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -64,24 +64,64 @@ PLACEHOLDERS = {
 }
 
 
-class _Missing(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
+# Template syntax: `{name}` is a placeholder, `{{` and `}}` are literal braces, nothing else is interpreted (no format
+# spec, conversion, index or attribute: `str.format` would run those on admin input). Rendering and checking read
+# the same tokens, so what the check accepts renders exactly as `str.format` rendered it.
+_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BRACED = re.compile(r"\{\{|\}\}|\{[^{}]*\}|[{}]")
+_QUOTED_AT_MOST = 40
+
+
+def _quoted(text: str, start: int) -> str:
+    """The braced text starting at `start`, up to its closing brace (nested ones counted), shortened for a message."""
+    depth, end = 0, len(text)
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth <= 0:
+            end = i + 1
+            break
+    snippet = text[start:end]
+    return snippet if len(snippet) <= _QUOTED_AT_MOST else snippet[:_QUOTED_AT_MOST] + "…"
+
+
+def template_problem(kind: str, text: str) -> str | None:
+    """Why `text` is not a valid template of this kind, naming the first bad placeholder; None when it is valid."""
+    allowed = PLACEHOLDERS[kind]
+    for match in _BRACED.finditer(text):
+        token = match.group()
+        if token in ("{{", "}}"):
+            continue
+        if _TOKEN.fullmatch(token):
+            if token[1:-1] in allowed:
+                continue
+            return (
+                f"Unknown placeholder {_quoted(text, match.start())}. "
+                f"Use: {', '.join('{' + name + '}' for name in allowed)}."
+            )
+        return (
+            f"{_quoted(text, match.start())} is not a placeholder: write a placeholder as {{name}}, with nothing else "
+            "between the braces (no format, conversion, index or attribute), and a literal brace as {{ or }}."
+        )
+    return None
 
 
 def template_validate(kind: str, subject: str, body: str) -> None:
-    allowed = set(PLACEHOLDERS[kind])
     for text, field in ((subject, "subject"), (body, "body")):
-        try:
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-        except ValueError:
-            raise ValidationFailed("Unbalanced braces in the template.", field=field)
-        unknown = names - allowed
-        if unknown:
-            raise ValidationFailed(
-                f"Unknown placeholder(s): {', '.join(sorted(unknown))}. Use: {', '.join(PLACEHOLDERS[kind])}.",
-                field=field,
-            )
+        problem = template_problem(kind, text)
+        if problem:
+            raise ValidationFailed(problem, field=field)
+
+
+def template_render(text: str, values: dict) -> str:
+    """`{name}` replaced by its value (as it is: a value is never read as a template), `{{` and `}}` by one brace."""
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group()[0]
+        return str(values[name]) if name in values else match.group()
+
+    return _TOKEN.sub(substitute, text)
 
 
 def template_for(tenant, kind: str) -> tuple[str, str]:
@@ -101,10 +141,6 @@ def template_update(*, tenant, kind: str, subject: str, body: str, actor_id) -> 
     )
     events.template_updated(row, actor_id=actor_id)
     return row
-
-
-def _render(text: str, values: dict) -> str:
-    return text.format_map(_Missing(values))
 
 
 def invoice_email_values(invoice: Invoice) -> dict:
@@ -141,9 +177,14 @@ def reminder_email_values(tenant, account, invoices: list[Invoice], today) -> di
 
 def template_preview(*, tenant, kind: str, subject: str | None = None, body: str | None = None) -> tuple[str, str]:
     """The template filled with sample values (unsaved edits when given)."""
+    # Unsaved edits are checked as a save would check them. The stored template is never refused here: the page that
+    # previews it is where an admin fixes one stored before placeholders were checked (its bad parts show as written).
+    for text, field in ((subject, "subject"), (body, "body")):
+        problem = template_problem(kind, text) if text is not None else None
+        if problem:
+            raise ValidationFailed(problem, field=field)
     saved_subject, saved_body = template_for(tenant, kind)
     subject, body = subject if subject is not None else saved_subject, body if body is not None else saved_body
-    template_validate(kind, subject, body)
     sample = {
         "business_name": settings_for(tenant).business_name or tenant.name,
         "user_name": "Example Customer Ltd",
@@ -157,7 +198,7 @@ def template_preview(*, tenant, kind: str, subject: str | None = None, body: str
         "total_due": money_format(575, tenant.currency),
         "invoice_count": "1",
     }
-    return _render(subject, sample), _render(body, sample)
+    return template_render(subject, sample), template_render(body, sample)
 
 
 def recipient_of(account) -> str:
@@ -178,18 +219,36 @@ def email_queue(
     trigger: str = "manual",
     job=None,
 ) -> EmailLog:
-    """Write the log row (queued) and deliver it from a worker once the current transaction commits."""
+    """Write the log row (queued) and deliver it from a worker once the current transaction commits.
+
+    A template stored before placeholders were checked may not render: the row is then written failed with the
+    reason, an error event shows it, and the caller's change (an approval, a reminder run) goes on.
+    """
     subject_tpl, body_tpl = template_for(tenant, kind)
+    common = dict(tenant=tenant, account=account, kind=kind, trigger=trigger, requested_by_id=actor_id, job=job)
+    recipient = recipient_of(account)
+    try:
+        template_validate(kind, subject_tpl, body_tpl)
+    except ValidationFailed as problem:
+        error = (
+            f"The {EmailKind(kind).label.lower()} email template cannot be used ({problem.field}): {problem.message}"
+        )
+        entry = EmailLog.objects.create(
+            **common,
+            recipient=recipient,
+            subject=subject_tpl[:300],
+            body=body_tpl,
+            status=EmailStatus.FAILED,
+            last_error=error,
+        )
+        entry.invoices.set(list(invoices))
+        events.email_render_failed(entry, error=error)
+        return entry
     entry = EmailLog.objects.create(
-        tenant=tenant,
-        account=account,
-        kind=kind,
-        trigger=trigger,
-        recipient=recipient_of(account),
-        subject=_render(subject_tpl, values)[:300],
-        body=_render(body_tpl, values),
-        requested_by_id=actor_id,
-        job=job,
+        **common,
+        recipient=recipient,
+        subject=template_render(subject_tpl, values)[:300],
+        body=template_render(body_tpl, values),
     )
     entry.invoices.set(list(invoices))
     task_send_after_commit(DELIVER_EMAIL, entry.pk)
@@ -214,7 +273,8 @@ def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual")
         actor_id=actor_id,
         trigger=trigger,
     )
-    events.email_queued(invoice, entry, actor_id=actor_id)
+    if entry.status == EmailStatus.QUEUED:
+        events.email_queued(invoice, entry, actor_id=actor_id)
     return entry
 
 
