@@ -161,6 +161,9 @@ def taxes_applicable(*, tenant, account) -> list[tuple[int, str, Decimal]]:
 # Pillow's name of a decoded format -> the stored file's extension. MPO is how Pillow names a camera's JPEG that
 # carries more pictures after the first: a JPEG to every reader.
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp"}
+# How a stored logo is served, by extension (SVG: logos stored before uploads were decoded; the logo page sends
+# them with a sandboxing Content-Security-Policy).
+LOGO_CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "svg": "image/svg+xml"}
 LOGO_MAX_BYTES = 512 * 1024
 # A few KB of PNG can hold 100 megapixels, and every PDF decodes the logo again (10000 x 10000: 4.5 s a PDF).
 LOGO_MAX_SIDE = 4096

@@ -55,7 +55,6 @@ def payment_record(
     bank_reference: str = "",
     notes: str = "",
 ) -> Payment:
-    amount = money_parse(amount, currency=tenant.currency, field_name="amount")
     if payment_date is None:
         raise ValidationFailed("Give the payment date.", field="payment_date")
     if payment_date > tenant_today(tenant):
@@ -64,6 +63,7 @@ def payment_record(
         raise ValidationFailed(f"Payment type must be one of {', '.join(PaymentType.values)}.", field="payment_type")
     transaction_id = (transaction_id or "").strip()
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
+    amount = money_parse(amount, currency=invoice.currency, field_name="amount")  # in the invoice's currency
     if invoice.status == InvoiceStatus.DRAFT:
         raise Conflict(
             f"Draft #{invoice.pk} is not approved yet; approve it before recording a payment.", code="not_approved"

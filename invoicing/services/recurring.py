@@ -513,12 +513,3 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
     invoice.save()
     events.invoice_regenerated(invoice, actor_id=actor_id, before=before)
     return invoice
-
-
-def draft_has_late_usage(invoice: Invoice) -> bool:
-    """Unbilled usage for days this open draft covers arrived after it was generated (regenerate to include)."""
-    if not invoice.is_draft or not invoice.is_postpaid or invoice.period_end is None:
-        return False
-    return usage_source().has_unbilled(
-        tenant_id=invoice.tenant_id, account_id=invoice.account_id, before_or_on=invoice.period_end
-    )

@@ -13,6 +13,7 @@ from msgplatform.core.errors import DomainError
 from ..models import EmailKind
 from ..selectors.configuration import api_token_get, api_tokens, tax_rates
 from ..services.configuration import (
+    LOGO_CONTENT_TYPES,
     bank_details_for,
     bank_details_update,
     settings_for,
@@ -100,8 +101,7 @@ def logo(request):
     row = settings_for(request.tenant)
     if not row.logo:
         raise Http404("No logo.")
-    name = row.logo.name.lower()
-    kind = "image/svg+xml" if name.endswith(".svg") else "image/png" if name.endswith(".png") else "image/jpeg"
+    kind = LOGO_CONTENT_TYPES.get(row.logo.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     with row.logo.open("rb") as handle:
         response = HttpResponse(handle.read(), content_type=kind)
     # An uploaded SVG must never run script in our origin.

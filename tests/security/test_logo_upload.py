@@ -255,3 +255,16 @@ def test_the_rest_api_takes_no_logo_and_a_logo_sent_to_it_changes_nothing(admin,
     assert response.status_code == 200 and response.json()["has_logo"] is True
     assert settings_for(admin.tenant).logo.name == stored["name"]
     assert stored_files(media) == stored["files"]
+
+
+@pytest.mark.parametrize(
+    "image_format, content_type", [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")]
+)
+def test_the_logo_page_serves_each_format_with_its_type_and_a_sandbox(admin, media, image_format, content_type):
+    content = image_bytes(image_format)
+    logo_set(admin, content)
+
+    response = admin.client.get("/invoicing/settings/business/logo/")
+
+    assert (response.status_code, response["Content-Type"], response.content) == (200, content_type, content)
+    assert "sandbox" in response["Content-Security-Policy"]

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection
 
 from invoicing.models import BillingRun, BillingSchedule, Invoice, InvoiceLine
+from invoicing.selectors.invoices import invoice_has_late_usage as draft_has_late_usage
 from invoicing.services.billing_runs import billing_run_start
 from invoicing.services.configuration import settings_update
 from invoicing.services.invoices import (
@@ -18,7 +19,6 @@ from invoicing.services.invoices import (
     invoice_void,
 )
 from invoicing.services.recurring import (
-    draft_has_late_usage,
     invoice_regenerate,
     schedule_create,
     schedule_dry_run,
