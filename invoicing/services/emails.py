@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.http import safe_filename
 
 from .. import events
 from ..conf import setting
@@ -247,7 +248,7 @@ def email_queue(
     entry = EmailLog.objects.create(
         **common,
         recipient=recipient,
-        subject=template_render(subject_tpl, values)[:300],
+        subject=" ".join(template_render(subject_tpl, values).split())[:300],  # one line, whatever a value holds
         body=template_render(body_tpl, values),
     )
     entry.invoices.set(list(invoices))
@@ -299,7 +300,7 @@ def email_deliver(*, log_id: int) -> str:
         )
         for invoice in entry.invoices.order_by("id"):
             name, content = invoice_pdf(tenant=entry.tenant, invoice_id=invoice.pk)
-            message.attach(name, content, "application/pdf")
+            message.attach(safe_filename(name), content, "application/pdf")
         get_connection(fail_silently=False).send_messages([message])
     except Exception as exc:  # noqa: BLE001 - any delivery failure is logged and retried
         error = f"{exc.__class__.__name__}: {exc}"[:2000]

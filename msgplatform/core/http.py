@@ -7,9 +7,13 @@ import re
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def safe_filename(name: str) -> str:
+    """`name` as a file name any header can carry (a download, an email attachment): an invoice number follows an
+    admin's format, a user name is typed by anyone, so only letters, digits and . _ - stay and anything else
+    (quotes, CR/LF, slashes, non-ASCII) becomes "_"."""
+    return _UNSAFE.sub("_", name or "").strip("._")[:150] or "download"
+
+
 def content_disposition(name: str) -> str:
-    """The Content-Disposition of a download named `name` (an invoice number follows an admin's format, a user
-    name is typed by anyone): only letters, digits and . _ - stay, anything else (quotes, CR/LF, slashes,
-    non-ASCII) becomes "_", so the header can neither break nor carry another header."""
-    safe = _UNSAFE.sub("_", name or "").strip("._")[:150] or "download"
-    return f'attachment; filename="{safe}"'
+    """The Content-Disposition of a download named `name`: the header can neither break nor carry another one."""
+    return f'attachment; filename="{safe_filename(name)}"'
