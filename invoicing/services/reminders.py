@@ -26,7 +26,7 @@ from ..models import AutoReminder, EmailKind, Invoice, InvoiceStatus, Job, Remin
 from ..rules import Action, invoice_actions
 from ..selectors.invoices import invoice_get
 from .configuration import settings_for
-from .emails import email_queue, reminder_email_values
+from .emails import email_queue, reminder_email_values, template_for, template_validate
 
 BULK_KIND = "payment"
 
@@ -112,6 +112,9 @@ def invoice_remind(*, tenant, invoice_id, actor_id) -> Job:
 def bulk_reminder_run(job: Job) -> str:
     """Run by a worker: one email per user (slot permitting), progress on the job row."""
     tenant = job.tenant
+    # A reminder template stored before placeholders were checked fails the job here, before any user's slot is
+    # taken (the job and the Event Viewer say why; once the template is saved again, a new run reminds everyone).
+    template_validate(EmailKind.REMINDER, *template_for(tenant, EmailKind.REMINDER))
     window = datetime.timedelta(hours=settings_for(tenant).reminder_window_hours)
     recipients = bulk_reminder_preview(
         tenant=tenant, overdue_only=job.params.get("overdue_only", False), account_ids=job.params.get("account_ids")

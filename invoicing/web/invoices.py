@@ -25,7 +25,7 @@ from msgplatform.core.errors import DomainError
 from msgplatform.core.http import content_disposition
 
 from .. import api
-from ..models import Job
+from ..models import EmailStatus, Job
 from ..money import money_round
 from ..rules import Action, due_status, invoice_actions
 from ..selectors.accounts import account_choices
@@ -234,8 +234,17 @@ def invoice_regenerate_view(request, invoice_id):
 
 @staff_action(Perm.BILL)
 def invoice_email_view(request, invoice_id):
-    response, entry = _act(request, invoice_id, invoice_email_send, "Invoice email queued.")
-    return response
+    detail = reverse("invoicing:invoice-detail", args=[invoice_id])
+    try:
+        entry = found(invoice_email_send, tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(_back(request, detail))
+    if entry.status == EmailStatus.FAILED:
+        messages.error(request, entry.last_error)  # a stored template that cannot be used: the outbox shows it too
+    else:
+        messages.success(request, "Invoice email queued.")
+    return redirect(_back(request, detail))
 
 
 @staff_action(Perm.BILL)

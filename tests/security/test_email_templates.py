@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from invoicing.models import EmailLog, EmailTemplate, Invoice, Job
+from invoicing.models import EmailLog, EmailTemplate, Invoice, Job, ReminderSlot
 from invoicing.services.configuration import settings_update
 from invoicing.services.emails import (
     DEFAULT_TEMPLATES,
@@ -199,7 +199,7 @@ def test_a_stored_bad_template_logs_the_manual_email_failed_instead_of_raising(a
     assert not Event.objects.filter(kind="email.queued").exists()
 
 
-def test_a_stored_bad_reminder_template_fails_each_reminder_and_the_job_completes(
+def test_a_stored_bad_reminder_template_fails_the_job_before_any_user_is_counted_as_reminded(
     admin, user, django_capture_on_commit_callbacks
 ):
     store_unchecked(admin.tenant, "reminder", body="{total_due:{nope}}")
@@ -211,9 +211,17 @@ def test_a_stored_bad_reminder_template_fails_each_reminder_and_the_job_complete
         job = bulk_reminder_start(tenant=admin.tenant, actor_id=None)
 
     job = Job.objects.get(pk=job.id)
-    assert (job.status, job.done, job.total) == ("done", 2, 2)
-    assert list(EmailLog.objects.values_list("status", flat=True)) == ["failed", "failed"]
-    assert Event.objects.filter(kind="email.render_failed").count() == 2
+    assert (job.status, job.done) == ("failed", 0)
+    assert "{total_due:{nope}}" in job.message
+    assert not EmailLog.objects.exists() and not ReminderSlot.objects.exists()
+    assert Event.objects.filter(kind="job.failed", subject_id=job.id).count() == 1
+
+    # Saved again, valid: the next run reminds both users (no slot was used up by the failed run).
+    template_update(tenant=admin.tenant, kind="reminder", subject="Reminder", body="{total_due}", actor_id=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = bulk_reminder_start(tenant=admin.tenant, actor_id=None)
+    assert Job.objects.get(pk=again.id).status == "done"
+    assert EmailLog.objects.count() == 2
 
 
 def test_a_stored_bad_template_never_fails_the_settings_page_or_the_api(admin):
@@ -247,3 +255,15 @@ def _escaped(message: str) -> str:
     from django.utils.html import escape
 
     return escape(message)
+
+
+def test_the_send_button_says_when_a_stored_template_cannot_be_used(admin, user):
+    store_unchecked(admin.tenant, "invoice", body="Hi {total:{nope}}")
+    invoice = prepaid(admin, user)
+
+    response = admin.client.post(f"/invoicing/invoices/{invoice.id}/email/", follow=True)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Invoice email queued." not in page and "email template cannot be used" in page
+    assert EmailLog.objects.get().status == "failed"
