@@ -100,10 +100,10 @@ class UsageLine:
 
 
 class UsageSource(Protocol):
-    """The host's usage, summarised in buckets that invoicing claims with an opaque claim id (its invoice id).
+    """The host's usage, summarised in buckets that an invoice bills (marked with its id).
 
-    Callers take `lock` first, in the transaction that claims or releases: it serialises with the host's
-    ingestion of the tenant, so a summary read under it is exactly what a claim in the same transaction takes.
+    Callers take `lock` first, in the transaction that bills or releases: it serialises with the host's
+    ingestion of the tenant, so a summary read under it is exactly what billing in the same transaction takes.
     """
 
     def lock(self, *, tenant_id: int, synchronous_commit: bool = True) -> None: ...
@@ -119,14 +119,14 @@ class UsageSource(Protocol):
         include_prior: bool = False,
     ) -> list[UsageGroup]: ...
 
-    def claim(
+    def bill(
         self,
         *,
         tenant_id: int,
         account_id: int,
         start: datetime.date,
         end: datetime.date,
-        claim_id: int,
+        invoice_id: int,
         delivered_only: bool = False,
         include_prior: bool = False,
     ) -> list[UsageGroup]: ...
@@ -140,9 +140,9 @@ class UsageSource(Protocol):
         include_prior: bool = False,
     ) -> dict[int, UsageSummary]: ...
 
-    def claims(self, *, tenant_id: int, claims: dict[int, UsageSummary]) -> dict[int, list[UsageGroup]]: ...
+    def bill_many(self, *, tenant_id: int, bills: dict[int, UsageSummary]) -> dict[int, list[UsageGroup]]: ...
 
-    def release(self, *, tenant_id: int, claim_id: int) -> int: ...
+    def release(self, *, tenant_id: int, invoice_id: int) -> int: ...
 
     def has_unbilled(self, *, tenant_id: int, account_id: int, before_or_on: datetime.date) -> bool: ...
 
@@ -153,13 +153,13 @@ class UsageSource(Protocol):
         account_id: int,
         start: datetime.date | None,
         end: datetime.date | None,
-        claim_id: int | None = None,
+        invoice_id: int | None = None,
         include_prior: bool = False,
     ) -> Sequence[UsageRecord]: ...
 
-    def line_records(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageRecord]: ...
+    def line_records(self, *, tenant_id: int, invoice_id: int, line: UsageLine) -> Sequence[UsageRecord]: ...
 
-    def line_corrections(self, *, tenant_id: int, claim_id: int, line: UsageLine) -> Sequence[UsageCorrection]: ...
+    def line_corrections(self, *, tenant_id: int, invoice_id: int, line: UsageLine) -> Sequence[UsageCorrection]: ...
 
 
 # --- Links the plugin puts on host pages ----------------------------------------------------------------------

@@ -24,9 +24,9 @@ def preview_records_page(
 
 
 def invoice_records(*, tenant, invoice):
-    """Exactly the records an invoice billed (its claimed buckets), for the annex and the evidence file."""
+    """Exactly the records an invoice billed (its billed buckets), for the annex and the evidence file."""
     if invoice.tenant_id != tenant.id:
         raise NotFound("No such invoice.")
     return usage_source().records(
-        tenant_id=tenant.id, account_id=invoice.account_id, start=None, end=None, claim_id=invoice.pk
+        tenant_id=tenant.id, account_id=invoice.account_id, start=None, end=None, invoice_id=invoice.pk
     )

@@ -2,7 +2,7 @@
 
 Mail never leaves inside a database transaction: services write an EmailLog row (queued) and hand its id to a
 Celery task after commit. The row is the outbox and the task only the fast path: the periodic sweep delivers every
-queued row whose task did not (broker down, worker lost). Delivery claims the row with a conditional UPDATE
+queued row whose task did not (broker down, worker lost). Delivery takes the row with a conditional UPDATE
 (queued -> sending), so a duplicated task, or the task racing the sweep, cannot send twice; a failure puts it back to
 queued with the error, and the task retries with backoff; after the last attempt the row is failed and an error
 event shows it in the Event Viewer.
@@ -284,12 +284,12 @@ def email_deliver(*, log_id: int) -> str:
     now = timezone.now()
     # Only a row whose retry time has come: a duplicated task (the sweep and the task's own retry) must not spend
     # an attempt before the backoff.
-    claimed = (
+    taken = (
         EmailLog.objects.filter(pk=log_id, status=EmailStatus.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(status=EmailStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=now)
     )
-    if not claimed:
+    if not taken:
         return "skipped"  # sent, being sent, or given up already
     entry = EmailLog.objects.select_related("tenant", "account").get(pk=log_id)
     try:

@@ -76,11 +76,11 @@ def evidence_rows(invoice: Invoice) -> Iterator[list[str]]:
         raw = Decimal(0)
         usage_line = _usage_line(invoice, line)
         if line.kind == LineKind.CORRECTION:
-            for c in source.line_corrections(tenant_id=invoice.tenant_id, claim_id=invoice.pk, line=usage_line):
+            for c in source.line_corrections(tenant_id=invoice.tenant_id, invoice_id=invoice.pk, line=usage_line):
                 raw += c.charge
                 yield _record_row(line, c.record, parts=c.parts, charge=c.charge, note=c.reason)
         else:
-            for r in source.line_records(tenant_id=invoice.tenant_id, claim_id=invoice.pk, line=usage_line):
+            for r in source.line_records(tenant_id=invoice.tenant_id, invoice_id=invoice.pk, line=usage_line):
                 raw += r.charge
                 note = "rolled back after billing" if r.rolled_back else ""
                 yield _record_row(line, r, parts=r.parts, charge=r.charge, note=note)

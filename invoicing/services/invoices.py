@@ -1,7 +1,7 @@
 """Invoices: create (prepaid recharge, postpaid from usage), edit drafts, approve, void, delete drafts.
 
 Order inside every service: guards with clear errors -> locks -> writes -> event row -> side effects on commit.
-Lock order, the same everywhere: the tenant's usage lock (postpaid claims), then the invoice, then the account.
+Lock order, the same everywhere: the tenant's usage lock (postpaid billing), then the invoice, then the account.
 """
 
 from __future__ import annotations
@@ -212,12 +212,12 @@ def invoice_create_postpaid(
         customer_notes=defaults.default_notes if notes is None else notes,
         created_by_id=actor_id,
     )
-    groups = usage_source().claim(
+    groups = usage_source().bill(
         tenant_id=tenant.id,
         account_id=account.id,
         start=period_start,
         end=period_end,
-        claim_id=invoice.pk,
+        invoice_id=invoice.pk,
         delivered_only=defaults.bill_delivered_only,
         include_prior=True,
     )
@@ -299,7 +299,7 @@ def invoice_delete_draft(*, tenant, invoice_id, actor_id) -> None:
         raise Immutable(f"Invoice {invoice} is {invoice.status}; approved invoices are voided, never deleted.")
     if invoice.is_postpaid:
         usage_source().lock(tenant_id=tenant.id)
-        usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
+        usage_source().release(tenant_id=tenant.id, invoice_id=invoice.pk)
     events.invoice_deleted(invoice, actor_id=actor_id)
     invoice_counted(tenant_id=tenant.id, before=state_of(invoice), after=None)
     invoice.delete()
@@ -414,7 +414,7 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
     invoice.void_reason = reason[:300]
     invoice.save()
     if invoice.is_postpaid:
-        usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
+        usage_source().release(tenant_id=tenant.id, invoice_id=invoice.pk)
         rounding = invoice.usage_raw - invoice.subtotal
         if rounding and invoice.total != 0:
             balance_change(

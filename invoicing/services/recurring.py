@@ -2,10 +2,10 @@
 
 Exactly once by construction, not by hoping the scheduler runs once:
 - a period is generated in a transaction holding the tenant's usage lock and the schedule's row lock; the
-  draft, the claim of its usage and the move of the schedule's cursor (`covered_through`) commit together.
+  draft, the billing of its usage and the move of the schedule's cursor (`covered_through`) commit together.
   A batch bills the next period of all its schedules of one admin in one such transaction (a pass: one read of
-  their usage, one claim, one insert of the drafts, of their lines...), pass after pass while periods are due;
-  on PostgreSQL the commit does not wait for the disk: a commit lost in a crash loses drafts, claims and cursor
+  their usage, one billing UPDATE, one insert of the drafts, of their lines...), pass after pass while periods are due;
+  on PostgreSQL the commit does not wait for the disk: a commit lost in a crash loses drafts, billed usage and cursor
   moves together, and the next tick generates those periods again;
 - a partial unique index allows one non-void invoice per (schedule, period start);
 - one user's periods never overlap among non-void invoices (checked under the same lock).
@@ -264,7 +264,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
     """Bill the next due period of each of these schedules of `tenant`, all in one transaction.
 
     Returns {schedule id: ('draft'|'skipped'|'covered'|'idle', invoice or None, the schedule as committed)}.
-    The usage is read once: each draft is written with the totals of its summary, then one statement claims
+    The usage is read once: each draft is written with the totals of its summary, then one statement bills
     exactly the buckets summarised (the usage lock keeps them unchanged until the commit).
     """
     outcomes: dict[int, tuple] = {}
@@ -344,12 +344,12 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
             Invoice.objects.bulk_create([d.invoice for d in drafts])
             InvoiceLine.objects.bulk_create(rows[0])
             InvoiceTax.objects.bulk_create(rows[1])
-            claimed = usage_source().claims(tenant_id=tenant.id, claims={d.invoice.pk: d.summary for d in drafts})
+            billed = usage_source().bill_many(tenant_id=tenant.id, bills={d.invoice.pk: d.summary for d in drafts})
             moves: dict[tuple, list[int]] = {}
             for d in drafts:
-                if claimed[d.invoice.pk] != d.summary.groups:
-                    # Not expected under the usage lock; if it happens, the draft bills what its claim took.
-                    lines_write(d.invoice, usage_lines(claimed[d.invoice.pk], tenant.currency), d.taxes)
+                if billed[d.invoice.pk] != d.summary.groups:
+                    # Not expected under the usage lock; if it happens, the draft bills what it took.
+                    lines_write(d.invoice, usage_lines(billed[d.invoice.pk], tenant.currency), d.taxes)
                     d.invoice.anomaly_reason = _anomaly(
                         tenant_id=tenant.id,
                         account_id=d.schedule.account_id,
@@ -477,7 +477,7 @@ def schedule_dry_run(*, tenant, schedule_id) -> DryRun:
 
 @transaction.atomic
 def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
-    """Rebuild a postpaid draft from usage: releases its usage and claims the same range again (late records
+    """Rebuild a postpaid draft from usage: releases its usage and bills the same range again (late records
     included), recomputing lines and taxes."""
     usage_source().lock(tenant_id=tenant.id)
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
@@ -486,19 +486,19 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
     if not invoice.is_postpaid:
         raise ValidationFailed("Only postpaid drafts are built from usage.")
     before = invoice.total
-    usage_source().release(tenant_id=tenant.id, claim_id=invoice.pk)
+    usage_source().release(tenant_id=tenant.id, invoice_id=invoice.pk)
     settings = settings_for(tenant)
-    claimed = usage_source().claim(
+    billed = usage_source().bill(
         tenant_id=tenant.id,
         account_id=invoice.account_id,
         start=invoice.period_start,
         end=invoice.period_end,
-        claim_id=invoice.pk,
+        invoice_id=invoice.pk,
         delivered_only=settings.bill_delivered_only,
         include_prior=True,
     )
     totals = lines_write(
-        invoice, usage_lines(claimed, invoice.currency), taxes_applicable(tenant=tenant, account=invoice.account)
+        invoice, usage_lines(billed, invoice.currency), taxes_applicable(tenant=tenant, account=invoice.account)
     )
     if totals.total < 0:
         raise ValidationFailed("The usage now nets to a credit; delete the draft instead.", code="negative_total")

@@ -13,13 +13,20 @@ from django.db import connection
 # id. Two holders:
 # - ingestion (`ingest_lock`): a batch looks up which of its message ids are already stored and then writes the new
 #   ones; two batches of a tenant doing that at once would both take a re-sent id as new;
-# - the usage source (`usage.usage_lock`, before summaries, claims and releases): a claim then sees buckets that no
+# - the usage source (`usage.usage_lock`, before summaries, billing and releases): billing then sees buckets that no
 #   batch is changing, and a billing run cannot deadlock with a batch, since both take this lock first.
 INGEST_LOCK_CLASS = 74_01
 
 
-def ingest_lock(*, tenant_id: int) -> None:
-    """Take the tenant's ingestion lock for the rest of the transaction."""
+def ingest_lock(*, tenant_id: int, synchronous_commit: bool = True) -> None:
+    """Take the tenant's ingestion lock for the rest of the transaction (`synchronous_commit=False`: and turn off
+    synchronous commit for it, in the same round trip; see `usage.usage_lock`)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_CLASS, tenant_id])
+            if synchronous_commit:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_CLASS, tenant_id])
+            else:
+                cursor.execute(
+                    "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(%s, %s)",
+                    [INGEST_LOCK_CLASS, tenant_id],
+                )

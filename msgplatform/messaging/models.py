@@ -2,7 +2,7 @@
 
 Rollups are what invoicing reads: one *bucket* per (account, local day, country, network, channel, unit price,
 delivered, billing method, kind) holding message, part and charge totals. A bucket is *open* while no invoice
-has claimed it (`billed_by` is null); the partial unique index allows one open bucket per key, so usage that
+has billed it (`billed_by` is null); the partial unique index allows one open bucket per key, so usage that
 arrives after its day was billed starts a new open bucket instead of changing a billed one (SPEC §3: usage already
 on an invoice is never changed). Amounts in rollups are integer micro-units (1e-6 of the base currency): exact
 sums on every database, SQLite included, and the precision of a record's charge.
@@ -65,7 +65,7 @@ ROLLUP_KEY_FIELDS = (
 
 
 class UsageRollup(models.Model):
-    # A claim rewrites every bucket it bills (billed_by is indexed: no HOT update), one entry per index each. So no
+    # Billing rewrites every bucket it bills (billed_by is indexed: no HOT update), one entry per index each. So no
     # index leads with the tenant: no query reads buckets by tenant without the account, and keys of a few dozen
     # values (tenant, day) were the costliest to write. None on the account alone: rollup_account_claim_day starts
     # with it.
@@ -82,7 +82,7 @@ class UsageRollup(models.Model):
     messages = models.BigIntegerField(default=0)
     parts = models.BigIntegerField(default=0)
     charge_micros = models.BigIntegerField(default=0)
-    # Opaque claim of the invoicing plugin (its invoice id); null while unbilled.
+    # The invoicing plugin's invoice that billed the bucket (an opaque id); null while unbilled.
     billed_by = models.BigIntegerField(null=True, blank=True)
 
     class Meta:

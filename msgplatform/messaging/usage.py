@@ -1,13 +1,13 @@
-"""The usage source the invoicing plugin bills from: summaries of open usage buckets, claims and releases.
+"""The usage source the invoicing plugin bills from: summaries of open usage buckets, billing and releases.
 
-Invoicing never reads raw records to total a period: it reads and claims rollup buckets. A claim marks buckets
-with an opaque claim id (the invoice id) in the caller's transaction; a release (void, deleted draft) puts them
+Invoicing never reads raw records to total a period: it reads and bills rollup buckets. Billing marks buckets
+with the invoice id (`billed_by`) in the caller's transaction; a release (void, deleted draft) puts them
 back as open usage, merging with any open bucket of the same key that appeared meanwhile.
 It implements invoicing.contracts.UsageSource (`MessagingUsageSource` at the end); the plugin reaches it only
 through that protocol. Callers take `usage_lock` first: it is the same per-tenant lock ingestion holds, so a
-claim sees a consistent set of buckets and cannot deadlock with a batch. Under that lock the open buckets of a
-range cannot change, so a caller that summarised ranges can claim them without reading them again
-(`usage_summaries` + `usage_claims`).
+bill sees a consistent set of buckets and cannot deadlock with a batch. Under that lock the open buckets of a
+range cannot change, so a caller that summarised ranges can bill them without reading them again
+(`usage_summaries` + `usage_bill_many`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, DateField, F, Q, QuerySet, Sum, When
 from django.db.models.expressions import RawSQL
 
 from invoicing.contracts import UsageGroup, UsageLine, UsageSummary
 
-from .locks import INGEST_LOCK_CLASS
+from .locks import ingest_lock
 from .models import MICROS, ROLLUP_KEY_FIELDS, MessageRecord, RecordCorrection, UsageKind, UsageRollup
 
 
@@ -31,19 +30,11 @@ def usage_lock(*, tenant_id: int, synchronous_commit: bool = True) -> None:
     """Serialise with ingestion of this tenant for the rest of the transaction.
 
     `synchronous_commit=False` (PostgreSQL) also lets this transaction's commit return before its WAL reaches the
-    disk: for work that is redone when lost, such as a billing period whose draft, claim and cursor move commit
+    disk: for work that is redone when lost, such as a billing period whose draft, billed usage and cursor move commit
     together. A crash can lose only the last such transactions, whole and in commit order; the next synchronous
     commit of the connection (the billing run's progress row) makes every earlier one durable.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            if synchronous_commit:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_CLASS, tenant_id])
-            else:
-                cursor.execute(
-                    "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(%s, %s)",
-                    [INGEST_LOCK_CLASS, tenant_id],
-                )
+    ingest_lock(tenant_id=tenant_id, synchronous_commit=synchronous_commit)
 
 
 def _scope(*, account_ids, start: datetime.date | None, end: datetime.date, delivered_only: bool) -> Q:
@@ -152,17 +143,17 @@ def usage_summarise(
     return _group(qs, start)
 
 
-def usage_claim(
+def usage_bill(
     *,
     tenant_id: int,
     account_id: int,
     start: datetime.date,
     end: datetime.date,
-    claim_id: int,
+    invoice_id: int,
     delivered_only: bool = False,
     include_prior: bool = False,
 ) -> list[UsageGroup]:
-    """Mark the unbilled usage of the range as billed by `claim_id`; returns what was claimed, grouped."""
+    """Mark the unbilled usage of the range as billed by `invoice_id`; returns what was billed, grouped."""
     qs = _billable(
         tenant_id=tenant_id,
         account_id=account_id,
@@ -170,8 +161,8 @@ def usage_claim(
         end=end,
         delivered_only=delivered_only,
     )
-    qs.update(billed_by=claim_id)
-    return _group(UsageRollup.objects.filter(tenant_id=tenant_id, account_id=account_id, billed_by=claim_id), start)
+    qs.update(billed_by=invoice_id)
+    return _group(UsageRollup.objects.filter(tenant_id=tenant_id, account_id=account_id, billed_by=invoice_id), start)
 
 
 def _scopes(ranges: dict[int, tuple[datetime.date, datetime.date]], *, delivered_only: bool, include_prior: bool) -> Q:
@@ -196,7 +187,7 @@ def usage_summaries(
 ) -> dict[int, UsageSummary]:
     """`usage_summarise` of several accounts at once ({account id: (start, end)}), in one query.
 
-    Each summary also counts its buckets, so that `usage_claims` can check it claimed exactly those.
+    Each summary also counts its buckets, so that `usage_bill_many` can check it billed exactly those.
     """
     if not ranges:
         return {}
@@ -218,42 +209,42 @@ def usage_summaries(
     }
 
 
-def usage_claims(*, tenant_id: int, claims: dict[int, UsageSummary]) -> dict[int, list[UsageGroup]]:
-    """Claim the usage of several summaries at once ({claim id: summary of one account}, all of this tenant, all
-    read by `usage_summaries` in this transaction under the usage lock); returns what each claim took, grouped.
+def usage_bill_many(*, tenant_id: int, bills: dict[int, UsageSummary]) -> dict[int, list[UsageGroup]]:
+    """Bill the usage of several summaries at once ({invoice id: summary of one account}, all of this tenant, all
+    read by `usage_summaries` in this transaction under the usage lock); returns what each invoice took, grouped.
 
-    One UPDATE sets each account's claim id. Under the usage lock the buckets summarised are the ones claimed, so
-    the summaries' groups are returned as they are; if the number of buckets claimed differs, the claims are read
-    back and their own groups returned.
+    One UPDATE sets each account's invoice id. Under the usage lock the buckets summarised are the ones billed, so
+    the summaries' groups are returned as they are; if the number of buckets billed differs, what each invoice
+    took is read back and its own groups returned.
     """
-    if not claims:
+    if not bills:
         return {}
-    summaries = list(claims.values())
+    summaries = list(bills.values())
     delivered_only, include_prior = summaries[0].scope[4:]
     if any(s.scope[0] != tenant_id or s.scope[4:] != summaries[0].scope[4:] for s in summaries):
-        raise ValueError("usage_claims takes summaries of one tenant read with the same options")
+        raise ValueError("usage_bill_many takes summaries of one tenant read with the same options")
     ranges = {s.scope[1]: (s.scope[2], s.scope[3]) for s in summaries}
     if len(ranges) != len(summaries):
-        raise ValueError("usage_claims takes one summary per account")
-    claim_of = RawSQL(
-        f"CASE account_id {' '.join(['WHEN %s THEN %s'] * len(claims))} END",
-        [value for claim_id, s in claims.items() for value in (s.scope[1], claim_id)],
+        raise ValueError("usage_bill_many takes one summary per account")
+    invoice_of = RawSQL(
+        f"CASE account_id {' '.join(['WHEN %s THEN %s'] * len(bills))} END",
+        [value for invoice_id, s in bills.items() for value in (s.scope[1], invoice_id)],
         output_field=BigIntegerField(),
     )
     scope = _scopes(ranges, delivered_only=delivered_only, include_prior=include_prior)
-    claimed = _open(tenant_id, scope).update(billed_by=claim_of)
-    if claimed == sum(s.buckets for s in summaries):
-        return {claim_id: s.groups for claim_id, s in claims.items()}
+    billed = _open(tenant_id, scope).update(billed_by=invoice_of)
+    if billed == sum(s.buckets for s in summaries):
+        return {invoice_id: s.groups for invoice_id, s in bills.items()}
     return {
-        claim_id: _group(UsageRollup.objects.filter(tenant_id=tenant_id, billed_by=claim_id), s.scope[2])
-        for claim_id, s in claims.items()
+        invoice_id: _group(UsageRollup.objects.filter(tenant_id=tenant_id, billed_by=invoice_id), s.scope[2])
+        for invoice_id, s in bills.items()
     }
 
 
-def usage_release(*, tenant_id: int, claim_id: int) -> int:
-    """Give the usage of a claim back as unbilled; returns the number of buckets released."""
+def usage_release(*, tenant_id: int, invoice_id: int) -> int:
+    """Give the usage an invoice billed back as unbilled; returns the number of buckets released."""
     released = 0
-    for bucket in UsageRollup.objects.filter(tenant_id=tenant_id, billed_by=claim_id).order_by("id"):
+    for bucket in UsageRollup.objects.filter(tenant_id=tenant_id, billed_by=invoice_id).order_by("id"):
         open_bucket = UsageRollup.objects.filter(
             billed_by__isnull=True, **{f: getattr(bucket, f) for f in ROLLUP_KEY_FIELDS}
         ).first()
@@ -279,26 +270,26 @@ def usage_records(
     account_id: int,
     start: datetime.date | None,
     end: datetime.date | None,
-    claim_id: int | None = None,
+    invoice_id: int | None = None,
     include_prior: bool = False,
 ) -> QuerySet[MessageRecord]:
-    """The records behind a preview (unbilled, in range, and before it when `include_prior`) or behind a claim
+    """The records behind a preview (unbilled, in range, and before it when `include_prior`) or behind an invoice
     (exactly the billed ones)."""
     qs = MessageRecord.objects.filter(tenant_id=tenant_id, account_id=account_id)
-    if claim_id is None:
+    if invoice_id is None:
         qs = qs.filter(day__lte=end, rollup__billed_by__isnull=True, billing_method="postpaid")
         if not include_prior:
             qs = qs.filter(day__gte=start)
     else:
-        qs = qs.filter(rollup__billed_by=claim_id)
+        qs = qs.filter(rollup__billed_by=invoice_id)
     return qs.order_by("submitted_at", "id")
 
 
-def usage_line_records(*, tenant_id: int, claim_id: int, line: UsageLine) -> Iterator[MessageRecord]:
-    """The records of a claim behind one invoice line (route and unit price, its day or its period), streamed."""
+def usage_line_records(*, tenant_id: int, invoice_id: int, line: UsageLine) -> Iterator[MessageRecord]:
+    """The records an invoice billed behind one of its lines (route and unit price, its day or its period), streamed."""
     qs = MessageRecord.objects.filter(
         tenant_id=tenant_id,
-        rollup__billed_by=claim_id,
+        rollup__billed_by=invoice_id,
         rollup__kind=UsageKind.USAGE,
         country=line.country,
         network=line.network,
@@ -322,12 +313,12 @@ class Correction:
     reason: str
 
 
-def usage_line_corrections(*, tenant_id: int, claim_id: int, line: UsageLine) -> Iterator[Correction]:
-    """The record changes of a claim behind one correction line (its day, route and unit price), streamed."""
+def usage_line_corrections(*, tenant_id: int, invoice_id: int, line: UsageLine) -> Iterator[Correction]:
+    """The record changes an invoice billed behind one correction line (its day, route and unit price), streamed."""
     qs = (
         RecordCorrection.objects.filter(
             tenant_id=tenant_id,
-            rollup__billed_by=claim_id,
+            rollup__billed_by=invoice_id,
             rollup__day=line.day,
             rollup__country=line.country,
             rollup__network=line.network,
@@ -357,9 +348,9 @@ class MessagingUsageSource:
 
     lock = staticmethod(usage_lock)
     summarise = staticmethod(usage_summarise)
-    claim = staticmethod(usage_claim)
+    bill = staticmethod(usage_bill)
     summaries = staticmethod(usage_summaries)
-    claims = staticmethod(usage_claims)
+    bill_many = staticmethod(usage_bill_many)
     release = staticmethod(usage_release)
     has_unbilled = staticmethod(usage_has_unbilled)
     records = staticmethod(usage_records)
