@@ -273,14 +273,17 @@ def invoice_update_draft(*, tenant, invoice_id, actor_id, **changes) -> Invoice:
                 "Postpaid amounts come from usage; regenerate the draft instead.", field="recharge_amount"
             )
         amount = money_parse(changes["recharge_amount"], currency=invoice.currency, field_name="recharge_amount")
-        line = LineSpec(
-            kind=LineKind.RECHARGE,
-            description=invoice.description,
-            quantity=Decimal(1),
-            unit_price=amount,
-            amount=amount,
-        )
-        lines_write(invoice, [line], taxes_applicable(tenant=tenant, account=invoice.account))
+        if amount == invoice.subtotal:
+            del changes["recharge_amount"]  # unchanged: the lines and their taxes stay as they are
+        else:
+            line = LineSpec(
+                kind=LineKind.RECHARGE,
+                description=invoice.description,
+                quantity=Decimal(1),
+                unit_price=amount,
+                amount=amount,
+            )
+            lines_write(invoice, [line], taxes_applicable(tenant=tenant, account=invoice.account))
     for position, text in (changes.get("line_descriptions") or {}).items():
         text = (text or "").strip()
         if not text:

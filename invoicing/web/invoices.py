@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import itertools
-from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -441,14 +440,6 @@ def _records_base(params) -> str:
 # --- drafts ---------------------------------------------------------------------------------------------------
 
 
-def _changed_amount(entered: str, current: Decimal) -> bool:
-    """Only a changed recharge amount rewrites the lines (and recomputes taxes); the service parses the entry."""
-    try:
-        return Decimal(entered.strip().replace(",", "")) != current
-    except (InvalidOperation, ValueError):
-        return True
-
-
 @staff_page(get=Perm.BILL, post=Perm.BILL)
 def invoice_edit(request, invoice_id):
     invoice = found(invoice_get, tenant=request.tenant, invoice_id=invoice_id)
@@ -467,8 +458,8 @@ def invoice_edit(request, invoice_id):
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         changes = {k: values[k] for k in ("invoice_date", "due_date", "description", "customer_notes", "terms")}
-        if not invoice.is_postpaid and _changed_amount(values["recharge_amount"], invoice.subtotal):
-            changes["recharge_amount"] = values["recharge_amount"]
+        if not invoice.is_postpaid:
+            changes["recharge_amount"] = values["recharge_amount"]  # the service rewrites the lines if it changed
         lines = {
             int(name.removeprefix("line_")): values[name]
             for name in form.line_fields

@@ -514,3 +514,20 @@ def test_bulk_approval_refuses_the_whole_selection_when_one_is_not_a_draft(admin
         invoice_approve_bulk(tenant=admin.tenant, invoice_ids=[drafts[0].id, foreign.id], actor_id=None)
 
     assert Invoice.objects.filter(pk__in=[d.id for d in drafts], status="draft").count() == 2
+
+
+def test_a_draft_edit_with_the_same_amount_keeps_its_lines_and_a_new_one_rewrites_them(admin, user, vat):
+    draft = invoice_create_prepaid(
+        tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="1000.00", as_draft=True
+    )
+    line_ids = list(draft.lines.values_list("id", flat=True))
+
+    same = invoice_update_draft(
+        tenant=admin.tenant, invoice_id=draft.id, actor_id=None, recharge_amount="1,000.00", description="Top-up"
+    )
+    assert list(same.lines.values_list("id", flat=True)) == line_ids
+    assert Event.objects.filter(kind="invoice.updated").latest("id").data["fields"] == ["description"]
+
+    changed = invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None, recharge_amount="200")
+    assert (changed.subtotal, changed.total) == (Decimal("200.00"), Decimal("215.00"))
+    assert list(changed.lines.values_list("id", flat=True)) != line_ids
