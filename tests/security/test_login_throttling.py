@@ -320,8 +320,10 @@ def twenty_concurrent_wrong_passwords(base_url: str, username: str) -> list[int]
 def assert_at_most_five_checked(statuses: list[int], checks: int) -> None:
     assert len(statuses) == 20
     assert 1 <= checks <= 5
-    # Checked and wrong: the form again (the fifth failure answers with the refusal); the others refused unchecked.
-    assert statuses.count(200) == min(checks, 4) and statuses.count(429) == 20 - min(checks, 4)
+    # A checked wrong password answers the form again, or already the refusal when the failures it sees reach the
+    # limit (concurrent ones may all see it); the attempts refused before any check answer the refusal.
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(200) <= min(checks, 4)
 
 
 @pytest.fixture
