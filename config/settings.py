@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "msgplatform.core",
     "msgplatform.accounts",
     "msgplatform.messaging",
@@ -71,6 +74,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor: django-otp marks the session's login verified or not; ours keeps an unverified staff session that
+    # must pass two-factor on the code step or on enrolment (msgplatform/accounts/two_factor.py).
+    "django_otp.middleware.OTPMiddleware",
+    "msgplatform.accounts.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused login into the lockout page (msgplatform/accounts/throttle.py).
@@ -183,6 +190,12 @@ PASSWORD_RESET_LIMIT_PER_ADDRESS = 3
 PASSWORD_RESET_LIMIT_PER_IP = 20
 PASSWORD_RESET_WINDOW = datetime.timedelta(hours=1)
 
+# --- Two-factor authentication of staff (django-otp: authenticator apps and recovery codes) ----------------------
+# The platform owner always needs two-factor; admins may require it of all their staff (Tenant.require_two_factor);
+# any staff login that set it up is asked for a code. Off for the owner only in config/settings_test.py.
+TWO_FACTOR_OWNER_REQUIRED = True
+OTP_TOTP_ISSUER = "Messaging billing"
+
 # --- Email ----------------------------------------------------------------------------------------------
 # Embedded default: every message is written as a file under var/mail/ (no mail server needed).
 EMAIL_BACKEND = os.environ.get(
@@ -238,7 +251,8 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "msgplatform.accounts.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # The pages' session; 403 two_factor_required while it has not passed two-factor where the login must.
+        "msgplatform.accounts.authentication.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -288,7 +302,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every successful login at INFO; failures and lock-outs are warnings.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Cache (API throttling, idempotency windows) --------------------------------------------------------

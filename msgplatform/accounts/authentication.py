@@ -1,9 +1,12 @@
-"""DRF authentication by staff API token: `Authorization: Bearer <token>`."""
+"""DRF authentication: by staff API token (`Authorization: Bearer <token>`), or by the pages' session once it has
+passed two-factor where the login must (two_factor.py)."""
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .services.tokens import token_authenticate
+from .two_factor import two_factor_pending
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -27,6 +30,23 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+class TwoFactorRequired(exceptions.PermissionDenied):
+    default_detail = "Two-factor authentication is required: enter your code on the login page first."
+    default_code = "two_factor_required"
+
+
+class TwoFactorSessionAuthentication(authentication.SessionAuthentication):
+    """The session of the pages, refused with 403 `two_factor_required` while it must and has not passed
+    two-factor. API tokens are authenticated before this class and never reach it."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        # request._request.user is the login as django-otp's middleware left it, with is_verified().
+        if result is not None and two_factor_pending(request._request.user):
+            raise TwoFactorRequired()
+        return result
+
+
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     """Documents the token scheme in the OpenAPI schema."""
 
@@ -35,3 +55,13 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "A staff API token: `Bearer mb_...`"}
+
+
+class TwoFactorSessionScheme(OpenApiAuthenticationExtension):
+    """Documents the session scheme as drf-spectacular does Django REST framework's own."""
+
+    target_class = "msgplatform.accounts.authentication.TwoFactorSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

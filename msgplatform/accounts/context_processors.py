@@ -1,7 +1,7 @@
 """Template context: the tenant of the logged-in staff or portal login, and the entries of its navigation bar.
 
 The invoicing plugin's entries come from its facade (`invoicing.api.navigation`); the host places its own around
-them: staff see the plugin's daily work, then Users, then the plugin's settings and logs.
+them: staff see the plugin's daily work, then Users, then the plugin's settings and logs, then their two-factor page.
 """
 
 from django.urls import reverse
@@ -29,10 +29,12 @@ def navigation(request, tenant) -> list[NavEntry]:
     if request.user.tenant_id:
         plugin = invoicing_api.navigation(tenant, area="staff", namespace=namespace, url_name=url_name)
         users = NavEntry("Users", reverse("accounts:account-list"), active=ours and "account" in url_name)
+        two_factor = NavEntry("Two-factor", reverse("accounts:two-factor"), active=ours and "two-factor" in url_name)
         return [
             *(entry for entry in plugin if entry.group == "main"),
             users,
             *(entry for entry in plugin if entry.group != "main"),
+            two_factor,
         ]
     return [
         NavEntry("My account", reverse("accounts:portal-home"), active=ours and url_name == "portal-home"),

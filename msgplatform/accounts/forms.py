@@ -81,3 +81,27 @@ class TenantCreateForm(forms.Form):
     owner_username = forms.CharField(max_length=150, widget=forms.TextInput(_TEXT))
     owner_email = forms.EmailField(widget=forms.EmailInput(_TEXT))
     owner_password = forms.CharField(widget=forms.PasswordInput({**_TEXT, "autocomplete": "new-password"}))
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label="Code",
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput({**_TEXT, "autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
+    )
+
+
+class TwoFactorRequirementForm(forms.Form):
+    require_two_factor = forms.BooleanField(required=False, label="Require two-factor for all staff")
+
+
+class TwoFactorFirstCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=12,
+        label="Code from the app",
+        help_text="The 6 digits the app shows for this account, to confirm it holds the secret.",
+        widget=forms.TextInput(
+            {**_TEXT, "autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )

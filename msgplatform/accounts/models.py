@@ -28,6 +28,8 @@ class Tenant(models.Model):
     is_active = models.BooleanField(default=True)
     # Test clock (off unless enabled): days this tenant's "now" runs ahead of the real clock, for rehearsals.
     clock_offset_days = models.PositiveIntegerField(default=0)
+    # Set by the admin's owners: every staff login must pass two-factor (accounts/two_factor.py enforces it).
+    require_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

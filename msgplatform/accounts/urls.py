@@ -1,13 +1,23 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import two_factor_views, views
 from .throttle import ThrottledPasswordResetView
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", two_factor_views.LoginView.as_view(), name="login"),
+    path("login/code/", two_factor_views.two_factor_verify, name="two-factor-verify"),
+    path("two-factor/", two_factor_views.two_factor_home, name="two-factor"),
+    path("two-factor/setup/", two_factor_views.two_factor_setup, name="two-factor-setup"),
+    path("two-factor/recovery-codes/", two_factor_views.two_factor_recovery_codes, name="two-factor-recovery-codes"),
+    path(
+        "two-factor/recovery-codes/new/",
+        two_factor_views.two_factor_recovery_codes_new,
+        name="two-factor-recovery-codes-new",
+    ),
+    path("two-factor/requirement/", two_factor_views.two_factor_requirement, name="two-factor-requirement"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
