@@ -55,7 +55,7 @@ STATUSES = ["DELIVRD"] * 86 + ["UNDELIV"] * 6 + ["EXPIRED"] * 3 + ["REJECTD"] * 
 def logins_text() -> str:
     lines = [
         f"Demo logins (password for all: {PASSWORD}):",
-        f"  platform owner : {OWNER}",
+        f"  platform owner : {OWNER} (asks to set up two-factor sign-in at the first login: any TOTP app)",
     ]
     for t in TENANTS:
         lines.append(
