@@ -13,11 +13,18 @@ from functools import partial
 from msgplatform.core.events import event_record
 from msgplatform.core.models import Event
 
+from .money import money_format
+
 AREA = "invoicing"
 
 
 # Every row of this module is in the invoicing area.
 _record = partial(event_record, area=AREA)
+
+
+def _money(invoice, amount: Decimal) -> str:
+    """An amount of the invoice as every page shows it ("$1,075.00"), never the stored "1075.000"."""
+    return money_format(amount, invoice.currency)
 
 
 def _invoice(invoice, kind: str, actor_id, message: str, **data) -> Event:
@@ -53,7 +60,8 @@ def invoice_created(invoice, *, actor_id) -> Event:
         invoice,
         "invoice.created",
         actor_id,
-        f"{invoice.get_source_display()} {invoice.billing_method} invoice created, total {invoice.total}",
+        f"{invoice.get_source_display()} {invoice.billing_method} invoice created, "
+        f"total {_money(invoice, invoice.total)}",
     )
 
 
@@ -72,7 +80,12 @@ def invoice_deleted(invoice, *, actor_id) -> Event:
 
 
 def invoice_approved(invoice, *, actor_id) -> Event:
-    return _invoice(invoice, "invoice.approved", actor_id, f"Invoice {invoice.number} approved, total {invoice.total}")
+    return _invoice(
+        invoice,
+        "invoice.approved",
+        actor_id,
+        f"Invoice {invoice.number} approved, total {_money(invoice, invoice.total)}",
+    )
 
 
 def invoice_voided(invoice, *, actor_id, reason: str) -> Event:
@@ -80,7 +93,12 @@ def invoice_voided(invoice, *, actor_id, reason: str) -> Event:
 
 
 def invoice_regenerated(invoice, *, actor_id, before: Decimal) -> Event:
-    return _invoice(invoice, "invoice.regenerated", actor_id, f"Draft regenerated: total {before} -> {invoice.total}")
+    return _invoice(
+        invoice,
+        "invoice.regenerated",
+        actor_id,
+        f"Draft regenerated: total {_money(invoice, before)} -> {_money(invoice, invoice.total)}",
+    )
 
 
 def invoice_generated_row(invoice, *, start: datetime.date, end: datetime.date) -> Event:
@@ -92,7 +110,7 @@ def invoice_generated_row(invoice, *, start: datetime.date, end: datetime.date) 
         actor_id=None,
         subject_type="invoice",
         subject_id=invoice.pk,
-        message=f"Draft for {start:%Y-%m-%d} to {end:%Y-%m-%d} generated, total {invoice.total}"
+        message=f"Draft for {start:%Y-%m-%d} to {end:%Y-%m-%d} generated, total {_money(invoice, invoice.total)}"
         + (" (flagged)" if invoice.anomaly_reason else ""),
         data={},
     )
@@ -106,7 +124,8 @@ def payment_recorded(invoice, payment, *, actor_id, credited: Decimal) -> Event:
         invoice,
         "payment.recorded",
         actor_id,
-        f"Payment {payment.amount} recorded on {invoice.number}; balance due {invoice.balance_due}",
+        f"Payment {_money(invoice, payment.amount)} recorded on {invoice.number}; "
+        f"balance due {_money(invoice, invoice.balance_due)}",
         payment_id=payment.pk,
         credited=str(credited),
     )
@@ -117,7 +136,7 @@ def payment_reversed(invoice, payment, *, actor_id, reason: str, credited: Decim
         invoice,
         "payment.reversed",
         actor_id,
-        f"Payment {payment.amount} on {invoice.number} reversed: {reason}",
+        f"Payment {_money(invoice, payment.amount)} on {invoice.number} reversed: {reason}",
         payment_id=payment.pk,
         credited=str(credited),
     )

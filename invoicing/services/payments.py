@@ -20,7 +20,7 @@ from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
 from .. import events
 from ..locks import invoice_lock, payment_lock
 from ..models import Invoice, InvoiceStatus, Payment, PaymentType
-from ..money import credited_so_far, money_parse
+from ..money import credited_so_far, money_format, money_parse
 from ..rules import payment_status_for
 from .documents import schedule_pdf_render
 from .stats import invoice_counted, payment_counted, state_of
@@ -72,7 +72,8 @@ def payment_record(
         raise Conflict(f"Invoice {invoice} is void.", code="void")
     if amount > invoice.balance_due:
         raise ValidationFailed(
-            f"The payment {amount} is more than the balance due {invoice.balance_due} of invoice {invoice}.",
+            f"The payment {money_format(amount, invoice.currency)} is more than the balance due "
+            f"{money_format(invoice.balance_due, invoice.currency)} of invoice {invoice}.",
             field="amount",
             code="overpayment",
         )
