@@ -1,14 +1,29 @@
 """REST plumbing shared by every API module: RFC 9457 problem+json errors."""
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+import logging
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousMultipartForm,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .errors import DomainError
+from .parsers import PayloadTooLarge
 
 PROBLEM_TYPE_BASE = "https://docs.invalid/problems/"
+
+
+class BadRequest(exceptions.APIException):
+    status_code = 400
+    default_code = "bad_request"
 
 
 def problem_response(*, status_code: int, code: str, title: str, detail: str = "", errors=None, headers=None):
@@ -42,7 +57,23 @@ def _flatten(detail, prefix=""):
     return out
 
 
+def _request_error(exc) -> exceptions.APIException | None:
+    """Django's refusals of a request, which DRF leaves to Django's HTML error pages, as API errors."""
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge("The request body is too large.")
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent | SuspiciousMultipartForm):
+        return exceptions.ParseError(f"The request body cannot be read: {exc}")
+    if isinstance(exc, UnreadablePostError):  # the client went away while sending it
+        return exceptions.ParseError("The request body could not be read completely.")
+    if isinstance(exc, SuspiciousOperation):
+        # Logged where Django's own handler would have logged it, then answered like Django: 400.
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+        return BadRequest("The request was refused.")
+    return None
+
+
 def problem_exception_handler(exc, context):
+    exc = _request_error(exc) or exc
     if isinstance(exc, DomainError):
         errors = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else None
         return problem_response(
