@@ -31,7 +31,8 @@ from .services.ingest import records_ingest
 
 class FastJSONParser(BaseParser):
     """orjson instead of json: batches of 10,000 records parse several times faster. The body is bounded like every
-    API body (`body_read`, the view's limit); orjson itself refuses JSON nested deeper than 1024 levels."""
+    API body (`body_read`, the view's limit); orjson itself refuses JSON nested deeper than 1024 levels, and the
+    records' fields refuse arrays and objects (services/ingest/parse.py)."""
 
     media_type = "application/json"
 
@@ -53,10 +54,10 @@ _record_error = inline_serializer(
     "RecordError",
     many=True,
     fields={
-        "index": serializers.IntegerField(),
-        "field": serializers.CharField(allow_null=True),
+        "index": serializers.IntegerField(help_text="The record's position in the batch, from 0"),
+        "field": serializers.CharField(allow_null=True, help_text="The first bad field (null: the whole record)"),
         "reason": serializers.CharField(),
-        "message_id": serializers.CharField(allow_null=True),
+        "message_id": serializers.CharField(allow_null=True, help_text="The record's message_id when it is text"),
     },
 )
 _ingest_result = inline_serializer(
@@ -152,9 +153,13 @@ class RecordsView(ListModelMixin, StaffAPIView):
     @extend_schema(
         operation_id="records_ingest",
         summary="Push a batch of messaging records (up to 10,000)",
+        description="Each record is checked on its own: a refused record is one entry of `errors` (its index in the "
+        "batch from 0, the field and the reason) and the batch's other records are stored. `submitted_at` must fall "
+        "on a day from 1970-01-01 to 2999-12-31 in the admin's time zone; text fields refuse control characters "
+        "(NUL included) other than tab, line feed and carriage return.",
         request={"application/json": {"type": "object", "properties": {"records": {"type": "array"}}}},
         responses={
-            200: _ingest_result,
+            200: OpenApiResponse(_ingest_result, description="The batch's outcome, with the refused records"),
             **problems(400),
             (413, PROBLEM_MEDIA_TYPE): OpenApiResponse(
                 ProblemSerializer,

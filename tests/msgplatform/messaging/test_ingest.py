@@ -3,7 +3,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -331,13 +331,15 @@ def test_import_command_reads_csv_and_jsonl_with_same_idempotency(admin, user, t
         )
     )
 
-    call_command("import_records", str(csv_path), admin=admin.tenant.signup_slug)
+    with pytest.raises(CommandError) as refused:  # a refused line makes the command fail, after the good ones
+        call_command("import_records", str(csv_path), admin=admin.tenant.signup_slug)
     call_command("import_records", str(jsonl_path), admin=admin.tenant.signup_slug)
 
     out = capsys.readouterr()
+    assert refused.value.returncode == 1
     assert "received=3 created=2 duplicates=0 updated=0 rejected=1" in out.out
     assert "received=1 created=0 duplicates=1 updated=0 rejected=0" in out.out
-    assert "row 3: submitted_at is not an ISO 8601 date-time" in out.err
+    assert "line 4: submitted_at is not an ISO 8601 date-time (message_id c-3)" in out.err
     assert MessageRecord.objects.count() == 2
     user.refresh_from_db()
     assert user.balance == Decimal("-0.062000")

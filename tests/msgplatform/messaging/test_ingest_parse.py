@@ -4,6 +4,7 @@ The rule remembers conversions per batch (user ids, prices, spellings). These te
 change: a row's outcome is the one it has alone, whatever else the batch holds.
 """
 
+import datetime
 import zoneinfo
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from msgplatform.accounts.models import Account
+from msgplatform.messaging.services.ingest import parse as rule
 from msgplatform.messaging.services.ingest.parse import records_parse
 from tests.factories import record_row
 
@@ -99,3 +101,19 @@ def test_the_first_bad_field_is_the_error_and_the_local_day_is_the_tenants():
         (0, "country", "is longer than 2 characters", "m-1")
     ]
     assert [(p.message_id, p.day_iso, p.billing_method) for _, p in parsed] == [("m-2", "2026-03-10", "postpaid")]
+
+
+def test_records_fall_on_the_days_every_date_of_the_api_may_take():
+    # The API's dates run from 1970-01-01 to 2999-12-31 (tests/security/test_date_range.py).
+    assert (rule.FIRST_DAY, rule.LAST_DAY) == (datetime.date(1970, 1, 1), datetime.date(2999, 12, 31))
+    # Berlin is ahead of UTC: 1969-12-31T23:30Z is already 1970 there, 2999-12-31T23:30Z already 3000.
+    parsed, errors = parse(
+        [
+            dict(VALID, message_id="early", submitted_at="1969-12-31T23:30:00Z"),
+            dict(VALID, message_id="late", submitted_at="2999-12-31T23:30:00Z"),
+            dict(VALID, message_id="year-1", submitted_at="0001-01-01T00:00:00+01:00"),
+        ]
+    )
+
+    assert [p.message_id for _, p in parsed] == ["early"]
+    assert [(e.index, e.field) for e in errors] == [(1, "submitted_at"), (2, "submitted_at")]

@@ -35,7 +35,7 @@ from ...models import IngestBatch, RecordCorrection, UsageRollup
 from ...money import amount_from_micros
 from . import storage_postgres, storage_sqlite
 from .apply import BucketKey, Changes, Known, changes_apply, known_records, record_updates
-from .parse import CHANNELS, ENCODINGS, MAX_AMOUNT, MAX_PARTS, STATUSES, Parsed, RecordError, records_parse
+from .parse import CHANNELS, ENCODINGS, MAX_AMOUNT, MAX_ID, MAX_PARTS, STATUSES, Parsed, RecordError, records_parse
 
 # The public names of the module this package replaced, for its callers.
 __all__ = [
@@ -87,9 +87,11 @@ def records_ingest(
     user_ids = set()
     for raw in raw_ids:
         try:
-            user_ids.add(int(raw))
-        except (TypeError, ValueError):
-            pass
+            user_id = int(raw)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if 0 < user_id <= MAX_ID:  # the column's range: a bigger number is no account, and no query parameter
+            user_ids.add(user_id)
     accounts = {a.id: a for a in Account.objects.filter(tenant=tenant, id__in=user_ids).only("id", "billing_method")}
     parsed = records_parse(rows, accounts=accounts, tz=tenant.tz, errors=result.errors)
 

@@ -4,12 +4,18 @@ error naming the first bad field.
 The fields are checked in a fixed order. Values that repeat across a batch (user ids, spellings of country,
 channel, encoding and status, parts, prices, local days) are converted once per batch: a conversion depends on the
 value alone, so its result is remembered by the value (`_Memo`).
+
+Whatever a row holds, it is stored or refused on its own, never a failure of its batch: text fields refuse arrays,
+objects and control characters (PostgreSQL cannot store NUL), `submitted_at` must fall on a supported local day
+(1970-01-01 to 2999-12-31, the API's range of dates, far from where date arithmetic overflows), user ids must fit
+the id column.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -26,6 +32,14 @@ MAX_PARTS = 255
 MAX_AMOUNT = Decimal("1000000")  # a unit price or charge this large is a mistake, and overflows the columns
 _SIX_PLACES = Decimal("0.000001")
 _UTC = datetime.UTC
+# The local days a record may fall on: the range of every date of the API (invoicing's DayField).
+FIRST_DAY = datetime.date(1970, 1, 1)
+LAST_DAY = datetime.date(2999, 12, 31)
+_DAY_RANGE = f"must fall between {FIRST_DAY} and {LAST_DAY} in the admin's time zone"
+MAX_ID = 2**63 - 1  # the largest id of the id columns
+# Refused in text: C0 controls but tab, line feed and carriage return; DEL; C1 controls; lone surrogates (which no
+# database encoding takes). NUL breaks PostgreSQL, the others break terminals, CSV files and spreadsheets.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -81,22 +95,36 @@ def records_parse(
         try:
             parsed.append((index, parse(row)))
         except _Bad as bad:
-            message_id = row.get("message_id") if isinstance(row, dict) else None
-            errors.append(RecordError(index, bad.field, bad.reason, str(message_id) if message_id else None))
+            errors.append(RecordError(index, bad.field, bad.reason, _named_id(row)))
     return parsed
 
 
+def _named_id(row) -> str | None:
+    """The message_id an error names: the row's, when it is text or a number (never the text of an array)."""
+    message_id = row.get("message_id") if isinstance(row, dict) else None
+    if isinstance(message_id, bool) or not isinstance(message_id, str | int | float) or message_id == "":
+        return None
+    return str(message_id)
+
+
 def _text(value, name: str, max_len: int, required: bool = True, default: str = "") -> str:
-    if type(value) is str and 0 < len(value) <= max_len:
+    if type(value) is str and 0 < len(value) <= max_len and (value.isprintable() or not _CONTROL.search(value)):
         return value  # the usual case, first
     if value is None or value == "":
         if required:
             raise _Bad(name, "is required")
         return default
+    if isinstance(value, list | dict):
+        raise _Bad(name, "must be text")
     if not isinstance(value, str):
         value = str(value)
     if len(value) > max_len:
         raise _Bad(name, f"is longer than {max_len} characters")
+    control = _CONTROL.search(value)
+    if control:
+        raise _Bad(
+            name, f"must not contain control characters (U+{ord(control.group()):04X} at position {control.start()})"
+        )
     return value
 
 
@@ -142,7 +170,7 @@ def _decimal(value, name: str, required: bool = True) -> Decimal | None:
         if required:
             raise _Bad(name, "is required")
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool | list | dict):
         raise _Bad(name, "must be a decimal number")
     try:
         number = Decimal(repr(value) if isinstance(value, float) else str(value))
@@ -194,6 +222,12 @@ class _Memo(dict):
 _KEYED = frozenset({str, int, type(None)})
 
 
+def _day_iso(day: datetime.date) -> str:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _Bad("submitted_at", _DAY_RANGE)
+    return day.isoformat()
+
+
 def _parser(accounts: dict[int, Account], tz: datetime.tzinfo) -> Callable[[object], Parsed]:
     """The rule for the rows of one batch: `parse(row)` is the row's `Parsed`, or raises `_Bad` for its first bad
     field (in the order below)."""
@@ -201,7 +235,7 @@ def _parser(accounts: dict[int, Account], tz: datetime.tzinfo) -> Callable[[obje
     def user(value) -> tuple[int, str]:
         try:
             account_id = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise _Bad("user_id", "is required and must be an integer")
         account = accounts.get(account_id)
         if account is None:
@@ -216,7 +250,7 @@ def _parser(accounts: dict[int, Account], tz: datetime.tzinfo) -> Callable[[obje
     statuses = _Memo(_status)
     unit_prices = _Memo(_unit_price)
     charges = _Memo(_charge)
-    days = _Memo(str)  # local date -> its ISO text
+    days = _Memo(_day_iso)  # local date -> its ISO text, once its range is checked
     fromisoformat = datetime.datetime.fromisoformat
     keyed = _KEYED
 
@@ -236,7 +270,11 @@ def _parser(accounts: dict[int, Account], tz: datetime.tzinfo) -> Callable[[obje
             raise _Bad("submitted_at", "is not an ISO 8601 date-time")
         if submitted_at.tzinfo is None:
             raise _Bad("submitted_at", "needs a time zone offset (for example Z)")
+        if not 1969 <= submitted_at.year <= 3000:  # before any conversion: years 1 and 9999 overflow in one
+            raise _Bad("submitted_at", _DAY_RANGE)
         submitted_at = submitted_at.astimezone(_UTC)
+        day = submitted_at.astimezone(tz).date()
+        day_iso = days[day]  # refuses a day out of range
         destination = _text(get("destination"), "destination", 20)
         value = get("country")
         country = countries[value] if type(value) in keyed else _country(value)
@@ -259,7 +297,6 @@ def _parser(accounts: dict[int, Account], tz: datetime.tzinfo) -> Callable[[obje
         given_charge = charges[value] if type(value) in keyed else _charge(value)
         if given_charge is not None and given_charge != charge:
             raise _Bad("charge", f"must equal unit_price x parts ({charge})")
-        day = submitted_at.astimezone(tz).date()
         # Positional, in the order of Parsed's fields: by keyword the call costs more than the rest of a check.
         return Parsed(
             message_id,
@@ -282,7 +319,7 @@ def _parser(accounts: dict[int, Account], tz: datetime.tzinfo) -> Callable[[obje
             unit_price_micros * parts,
             _bool(get("rolled_back", False), "rolled_back"),
             billing_method,
-            days[day],
+            day_iso,
         )
 
     return parse
