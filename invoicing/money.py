@@ -7,6 +7,7 @@ total = subtotal + taxes; balance due = total - payments.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -82,14 +83,22 @@ def credited_so_far(*, base: Decimal, paid: Decimal, total: Decimal, currency: s
 # --- parsing what people type ---------------------------------------------------------------------------------
 
 
+# What a typed amount may look like (en_US, the locale amounts are shown in): digits, commas only between groups of
+# three ("1,000.00"), a decimal point; never an exponent ("1e3"), spaces inside, or another separator.
+_AMOUNT_TEXT = re.compile(r"-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]*)?|-?\.[0-9]+")
+
+
 def money_parse(value, *, currency: str, field_name: str, allow_zero: bool = False) -> Decimal:
     """A user-entered amount: a Decimal with no more decimals than the currency has."""
     if isinstance(value, float):
         raise ValidationFailed("Amounts are decimal strings, not floats.", field=field_name)
+    text = value if isinstance(value, str) else str(value) if isinstance(value, (int, Decimal)) else None
+    if text is None or not _AMOUNT_TEXT.fullmatch(text.strip()):
+        raise ValidationFailed("Enter an amount, for example 1,000.00.", field=field_name)
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError, AttributeError):
-        raise ValidationFailed("Enter an amount, for example 100.00.", field=field_name)
+        amount = Decimal(text.strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("Enter an amount, for example 1,000.00.", field=field_name)
     if not amount.is_finite():
         raise ValidationFailed("Enter an amount, for example 100.00.", field=field_name)
     if amount < 0 or (amount == 0 and not allow_zero):

@@ -4,7 +4,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from invoicing.money import credited_so_far, line_amount, money_format, money_round, quantum, totals_compute
+from invoicing.money import (
+    credited_so_far,
+    line_amount,
+    money_format,
+    money_parse,
+    money_round,
+    quantum,
+    totals_compute,
+)
+from msgplatform.core.errors import ValidationFailed
 
 
 @pytest.mark.parametrize(
@@ -94,3 +103,28 @@ def test_totals_reconcile_and_any_payment_split_credits_exactly_the_base(currenc
         now = credited_so_far(base=totals.subtotal, paid=paid, total=totals.total, currency=currency)
         credited = now
     assert (paid, credited) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "typed", ["1e3", "1E3", "1e-2", "1 000", "1.000,00", "1,00", "10,0000", "12,34.5", "$5", "0x10", "٣"]
+)
+def test_typed_amounts_refuse_exponents_and_misplaced_separators(typed):
+    with pytest.raises(ValidationFailed) as error:
+        money_parse(typed, currency="USD", field_name="amount")
+    assert (error.value.field, error.value.message) == ("amount", "Enter an amount, for example 1,000.00.")
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("1,000.00", Decimal("1000.00")),
+        ("1000", Decimal("1000.00")),
+        (" 12.5 ", Decimal("12.50")),
+        ("1,234,567.8", Decimal("1234567.80")),
+        (".5", Decimal("0.50")),
+        (Decimal("7.25"), Decimal("7.25")),
+        (3, Decimal("3.00")),
+    ],
+)
+def test_typed_amounts_with_thousands_separators_are_read(typed, amount):
+    assert money_parse(typed, currency="USD", field_name="amount") == amount
