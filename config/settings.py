@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "msgplatform.accounts.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A NUL byte in a page's query or form is a 400 before any view reads it (msgplatform/core/middleware.py).
+    "msgplatform.core.middleware.NulBytesRefusedMiddleware",
     # Last, as django-axes asks: turns a refused login into the lockout page (msgplatform/accounts/throttle.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -195,6 +197,9 @@ PASSWORD_RESET_WINDOW = datetime.timedelta(hours=1)
 # any staff login that set it up is asked for a code. Off for the owner only in config/settings_test.py.
 TWO_FACTOR_OWNER_REQUIRED = True
 OTP_TOTP_ISSUER = "Messaging billing"
+# The admin never shows an authenticator's secret or QR code (django-otp's device pages answer 403, not a 500 for a
+# missing device): a second person must not be able to copy someone's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Email ----------------------------------------------------------------------------------------------
 # Embedded default: every message is written as a file under var/mail/ (no mail server needed).

@@ -35,6 +35,7 @@ from django.db.models import F, Q, QuerySet
 from msgplatform.accounts.models import Account
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import NotFound, ValidationFailed
+from msgplatform.core.ids import ids_parse
 from msgplatform.core.models import Event
 
 from ..conf import usage_source
@@ -45,6 +46,7 @@ from .activity import invoice_events
 TABS = ("all", "postpaid", "prepaid", "drafts")
 COUNT_CAP = 10_000
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 1_000_000
 # Free text: up to this many matching account names are looked up first and matched by id (index-friendly);
 # beyond it the name is matched through the join.
 MAX_NAME_MATCHES = 500
@@ -186,6 +188,9 @@ def invoice_search(
         raise ValidationFailed("Page and page size are whole numbers.", field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationFailed(f"Page size must be between 1 and {MAX_PAGE_SIZE}.", field="page_size")
+    if page > MAX_PAGE:
+        # The offset must stay a number the database takes (SQLite: 64 bits); nobody pages that far.
+        raise ValidationFailed(f"Page must be between 1 and {MAX_PAGE:,}.", field="page")
     qs = _filtered(tenant=tenant, filters=filters)
     order = _order(ordering)
     offset = (page - 1) * page_size
@@ -267,14 +272,8 @@ def invoice_has_late_usage(invoice: Invoice) -> bool:
 
 def invoice_drafts(*, tenant, invoice_ids) -> list[Invoice]:
     """Those of `invoice_ids` that are the tenant's drafts, with their users, in id order (others are left out)."""
-    ids = []
-    for raw in invoice_ids:
-        try:
-            ids.append(int(raw))
-        except (TypeError, ValueError):
-            continue
     return list(
-        Invoice.objects.filter(tenant=tenant, pk__in=ids, status=InvoiceStatus.DRAFT)
+        Invoice.objects.filter(tenant=tenant, pk__in=ids_parse(invoice_ids), status=InvoiceStatus.DRAFT)
         .select_related("account")
         .order_by("id")
     )

@@ -1,12 +1,22 @@
 from django import forms
 
+from msgplatform.core.clock import DAY_RANGE_MESSAGE, day_supported
+
+from ..selectors.invoices import MAX_PAGE
+
 _TEXT = {"class": "form-control"}
+
+
+def _supported_day(day):
+    """The API's range of days (msgplatform.core.clock): a year 1 or 9999 would overflow the date arithmetic."""
+    if not day_supported(day):
+        raise forms.ValidationError(DAY_RANGE_MESSAGE, code="out_of_range")
 
 
 class LicenseForm(forms.Form):
     prepaid = forms.BooleanField(required=False, initial=True)
     postpaid = forms.BooleanField(required=False, initial=True)
-    valid_until = forms.DateField(widget=forms.DateInput({**_TEXT, "type": "date"}))
+    valid_until = forms.DateField(widget=forms.DateInput({**_TEXT, "type": "date"}), validators=[_supported_day])
 
     def clean(self):
         data = super().clean()
@@ -23,7 +33,13 @@ _AREA = {**_TEXT, "rows": 3}
 
 
 def _date(label, required=True, **kwargs):
-    return forms.DateField(label=label, required=required, widget=forms.DateInput(_DATE, format="%Y-%m-%d"), **kwargs)
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=forms.DateInput(_DATE, format="%Y-%m-%d"),
+        validators=[_supported_day],
+        **kwargs,
+    )
 
 
 def _amount(label, required=True, **kwargs):
@@ -69,7 +85,7 @@ class InvoiceFilterForm(forms.Form):
     date_from = _date("From", required=False)
     date_to = _date("To", required=False)
     ordering = forms.ChoiceField(required=False, choices=ORDERING_CHOICES)
-    page = forms.IntegerField(required=False, min_value=1)
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
     page_size = forms.TypedChoiceField(
         required=False,
         label="Per page",

@@ -14,14 +14,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from msgplatform.accounts.models import BillingMethod
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
-from msgplatform.core.http import content_disposition
+from msgplatform.core.http import content_disposition, next_url
 
 from .. import api
 from ..models import EmailStatus, Job
@@ -143,10 +143,7 @@ def invoice_report_view(request):
 
 
 def _back(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
+    return next_url(request, request.POST.get("next") or request.GET.get("next"), default)
 
 
 @staff_required(Perm.VIEW)

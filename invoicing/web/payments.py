@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import DomainError
+from msgplatform.core.ids import id_parse
 
 from ..money import money_format, money_round
 from ..selectors.accounts import account_choices
@@ -63,11 +64,7 @@ def payment_create(request):
     invoice = None
     if source.get("invoice") and request.method == "GET":
         invoice = found(invoice_get, tenant=tenant, invoice_id=source["invoice"])
-    account_id = invoice.account_id if invoice else source.get("account") or None
-    try:
-        account_id = int(account_id) if account_id else None
-    except ValueError:
-        account_id = None
+    account_id = invoice.account_id if invoice else id_parse(source.get("account"))
     owing = list(open_invoices(tenant=tenant, account_id=account_id)) if account_id else []
     invoice_choices = [("", "Choose an invoice" if owing else "No open invoice")] + [
         (inv.pk, f"{inv.number} · due {inv.due_date:%Y-%m-%d} · balance {money_format(inv.balance_due, inv.currency)}")

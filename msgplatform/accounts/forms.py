@@ -1,7 +1,9 @@
 """Forms of the accounts pages. They only parse input; services decide and write."""
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
+from django.core.validators import MaxLengthValidator
 
 from invoicing import api as invoicing_api
 
@@ -105,3 +107,13 @@ class TwoFactorFirstCodeForm(forms.Form):
             {**_TEXT, "autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
         ),
     )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with its username's length checked on the server too (Django sets only the widget's
+    maxlength): a longer one is no login, and must not reach the authentication and its throttle's records."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))

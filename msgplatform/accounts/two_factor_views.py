@@ -12,15 +12,15 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticToken
 
 from msgplatform.core.errors import DomainError
+from msgplatform.core.http import next_url as safe_next_url
 
-from .forms import TwoFactorCodeForm, TwoFactorFirstCodeForm, TwoFactorRequirementForm
+from .forms import LoginForm, TwoFactorCodeForm, TwoFactorFirstCodeForm, TwoFactorRequirementForm
 from .permissions import Perm, staff_can, staff_required
 from .services.two_factor import (
     recovery_codes_replace,
@@ -39,12 +39,7 @@ NEW_RECOVERY_CODES = "two_factor_new_recovery_codes"
 
 
 def _next_url(request) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("home")
+    return safe_next_url(request, request.POST.get("next") or request.GET.get("next"), reverse("home"))
 
 
 def _staff_only(request) -> None:
@@ -55,6 +50,8 @@ def _staff_only(request) -> None:
 class LoginView(auth_views.LoginView):
     """The password step (throttled by django-axes, see throttle.py). Staff who have an authenticator go on to the
     code step; staff who must use two-factor and have none go to enrolment before anything else."""
+
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         response = super().form_valid(form)

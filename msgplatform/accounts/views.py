@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from invoicing import api as invoicing_api
-from msgplatform.core.clock import tenant_today
+from msgplatform.core.clock import FIRST_DAY, LAST_DAY, day_clamp, tenant_today
 from msgplatform.core.errors import DomainError
 from msgplatform.core.http import content_disposition
 from msgplatform.messaging.models import MICROS, UsageRollup
@@ -219,10 +219,12 @@ def portal_home(request):
 
 
 def _month_start(value: str, today: datetime.date) -> datetime.date:
+    """The month asked for (YYYY-MM), within the supported days; this month when it cannot be read."""
     try:
-        return datetime.datetime.strptime(value, "%Y-%m").date()
+        first = datetime.datetime.strptime(value, "%Y-%m").date()
     except (TypeError, ValueError):
         return today.replace(day=1)
+    return day_clamp(first).replace(day=1)
 
 
 @portal_required
@@ -230,6 +232,7 @@ def portal_usage(request):
     """The user's messaging usage of a month (its own rollups): messages, parts and charges by country."""
     today = tenant_today(request.tenant)
     first = _month_start(request.GET.get("month", ""), today)
+    # The first day of the next month (3000-01-01 after the last supported month: still a valid date).
     following = (first + datetime.timedelta(days=32)).replace(day=1)
     rows = (
         UsageRollup.objects.filter(tenant=request.tenant, account=request.account, day__gte=first, day__lt=following)
@@ -238,13 +241,12 @@ def portal_usage(request):
         .order_by("country", "channel")
     )
     usage = [{**row, "charge": Decimal(row["charge_micros"] or 0) / MICROS} for row in rows]
-    previous = (first - datetime.timedelta(days=1)).replace(day=1)
     context = {
         "account": request.account,
         "usage": usage,
         "month": first,
-        "previous": previous,
-        "next": following if following <= today else None,
+        "previous": (first - datetime.timedelta(days=1)).replace(day=1) if first > FIRST_DAY else None,
+        "next": following if following <= min(today, LAST_DAY) else None,
         # Not "messages": that name belongs to the messages framework in every template.
         "total_messages": sum(r["messages"] or 0 for r in usage),
         "total_parts": sum(r["parts"] or 0 for r in usage),

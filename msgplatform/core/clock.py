@@ -19,3 +19,19 @@ def tenant_today(tenant) -> datetime.date:
 
 def local_day(moment: datetime.datetime, tz) -> datetime.date:
     return moment.astimezone(tz).date()
+
+
+# The days a person may type, on pages and in the API alike: wide enough for any billing, narrow enough that date
+# arithmetic around them (a day before, a month after, a period's end) can never overflow Python's years 1 to 9999.
+FIRST_DAY = datetime.date(1970, 1, 1)
+LAST_DAY = datetime.date(2999, 12, 31)
+DAY_RANGE_MESSAGE = f"Give a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+
+
+def day_supported(day: datetime.date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def day_clamp(day: datetime.date) -> datetime.date:
+    """The supported day nearest to `day` (for browsing, where a refusal would be no help)."""
+    return min(max(day, FIRST_DAY), LAST_DAY)

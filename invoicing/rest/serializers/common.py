@@ -3,8 +3,6 @@ references to a user or an invoice, due status, a reason."""
 
 from __future__ import annotations
 
-import datetime
-
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import fields, serializers
@@ -12,12 +10,12 @@ from rest_framework import fields, serializers
 # The host's id field (a positive 64-bit integer): every id in a body or a query of this API is one.
 from msgplatform.accounts.rest import IdField as IdField
 
+# Dates the API accepts: the days pages accept too (one rule, msgplatform.core.clock).
+from msgplatform.core.clock import DAY_RANGE_MESSAGE, day_supported
+
 from ...models import DueStatus, InvoiceStatus
 from ...money import money_round
 
-# Dates the API accepts: wide enough for any billing, narrow enough that date arithmetic cannot overflow.
-FIRST_DAY = datetime.date(1970, 1, 1)
-LAST_DAY = datetime.date(2999, 12, 31)
 AMOUNT_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,6})?$"
 
 
@@ -77,8 +75,8 @@ class DayField(serializers.DateField):
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
-        if not FIRST_DAY <= day <= LAST_DAY:
-            raise serializers.ValidationError("Give a date between 1970-01-01 and 2999-12-31.", code="out_of_range")
+        if not day_supported(day):
+            raise serializers.ValidationError(DAY_RANGE_MESSAGE, code="out_of_range")
         return day
 
 

@@ -12,7 +12,7 @@ from msgplatform.messaging.api import RecordOut
 
 from ...models import DueStatus, EmailKind, PaymentStatus, PaymentType
 from ...rules import due_status, invoice_actions
-from ...selectors.invoices import ORDERINGS, TABS, InvoiceDetail
+from ...selectors.invoices import MAX_PAGE, MAX_PAGE_SIZE, ORDERINGS, TABS, InvoiceDetail
 from .common import AmountField, DayField, DueOut, IdField, InvoiceStatusField, MoneyField, UserRefOut
 from .payments import PaymentOut
 
@@ -220,8 +220,8 @@ class InvoiceListQuery(serializers.Serializer):
     ordering = serializers.ChoiceField(
         choices=[key for name in ORDERINGS for key in (name, "-" + name)], required=False, default="-invoice_date"
     )
-    page = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False, default=50)
 
 
 # --- create and edit --------------------------------------------------------------------------------------------
