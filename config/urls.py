@@ -29,3 +29,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("django-admin/", admin.site.urls),
 ]
+
+handler404 = "msgplatform.core.views.page_not_found"
+handler500 = "msgplatform.core.views.server_error"

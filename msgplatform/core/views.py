@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
+from django.views import defaults
 
+from .api import PROBLEM_TYPE_BASE
 from .models import Heartbeat
 
 
@@ -36,3 +38,27 @@ def healthz(request):
     checks["scheduler_last_beat"] = beat.beat_at.isoformat() if beat else None
     checks["time"] = timezone.now().isoformat()
     return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+
+
+# --- error pages: the API answers problem+json even for what no API view handled ------------------------------
+
+
+def _api_problem(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _problem(status: int, code: str, title: str) -> JsonResponse:
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "code": code}
+    return JsonResponse(body, status=status, content_type="application/problem+json")
+
+
+def page_not_found(request, exception):
+    if _api_problem(request):
+        return _problem(404, "not_found", "No such endpoint.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _api_problem(request):
+        return _problem(500, "server_error", "Something went wrong on our side; the error is logged.")
+    return defaults.server_error(request)
