@@ -144,7 +144,9 @@ class UsageSource(Protocol):
 
     def release(self, *, tenant_id: int, invoice_id: int) -> int: ...
 
-    def has_unbilled(self, *, tenant_id: int, account_id: int, before_or_on: datetime.date) -> bool: ...
+    def has_unbilled(
+        self, *, tenant_id: int, account_id: int, before_or_on: datetime.date, since: datetime.date | None = None
+    ) -> bool: ...
 
     def records(
         self,

@@ -262,11 +262,16 @@ def invoice_detail_get(*, tenant, invoice_id) -> InvoiceDetail:
 
 
 def invoice_has_late_usage(invoice: Invoice) -> bool:
-    """Unbilled usage for days this open postpaid draft covers arrived after it was generated."""
+    """Unbilled usage for days of this open postpaid draft's own period arrived after it was generated (the draft
+    billed all there was): the banner that says "regenerate to include it". Older usage released meanwhile (a void)
+    goes on the next invoice and raises no banner."""
     if not invoice.is_draft or not invoice.is_postpaid or invoice.period_end is None:
         return False
     return usage_source().has_unbilled(
-        tenant_id=invoice.tenant_id, account_id=invoice.account_id, before_or_on=invoice.period_end
+        tenant_id=invoice.tenant_id,
+        account_id=invoice.account_id,
+        before_or_on=invoice.period_end,
+        since=invoice.period_start,
     )
 
 

@@ -332,14 +332,18 @@ def usage_line_corrections(*, tenant_id: int, invoice_id: int, line: UsageLine) 
         yield Correction(record=c.record, parts=c.parts, charge=Decimal(c.charge_micros) / MICROS, reason=c.reason)
 
 
-def usage_has_unbilled(*, tenant_id: int, account_id: int, before_or_on: datetime.date) -> bool:
+def usage_has_unbilled(
+    *, tenant_id: int, account_id: int, before_or_on: datetime.date, since: datetime.date | None = None
+) -> bool:
+    """Whether the account has unbilled billable postpaid usage up to `before_or_on` (and from `since`)."""
+    days = Q(day__lte=before_or_on) if since is None else Q(day__lte=before_or_on, day__gte=since)
     return UsageRollup.objects.filter(
+        days,
         Q(messages__gt=0) | ~Q(charge_micros=0),
         tenant_id=tenant_id,
         account_id=account_id,
         billed_by__isnull=True,
         billing_method="postpaid",
-        day__lte=before_or_on,
     ).exists()
 
 
