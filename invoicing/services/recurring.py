@@ -17,10 +17,10 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import F, Q, Window
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -43,8 +43,8 @@ from ..models import (
     InvoiceTax,
     ScheduleStatus,
 )
-from ..money import ZERO, totals_compute
-from ..periods import DAY, Period, next_period
+from ..money import ZERO, money_format, money_round, totals_compute
+from ..periods import DAY, Period, anchor, next_period
 from .builder import Preview, billing_account, license_require, lines_write, period_conflict, usage_lines
 from .configuration import settings_for, taxes_applicable
 from .invoices import Immutable
@@ -173,40 +173,137 @@ def schedule_start(*, tenant, schedule_id, actor_id) -> BillingSchedule:
 # --- generation -----------------------------------------------------------------------------------------------
 
 
-def _anomaly_reason(total: Decimal, previous: list[Decimal], threshold: Decimal) -> str:
-    """Why a recurring total is far from the average of the account's last cycles (`previous`), or ""."""
+@dataclass(frozen=True)
+class _Comparable:
+    """A draft as the anomaly flag sees it: its account, its period's start and what that period is comparable with.
+
+    `kind` is ("cycle", interval) for one whole cycle of the schedule's interval, else ("days", number of days).
+    """
+
+    account_id: int
+    start: datetime.date
+    interval: str | None
+    every_n_days: int | None
+    kind: tuple
+
+
+_MONTH_INTERVALS = {Interval.MONTHLY: (28, 31), Interval.QUARTERLY: (89, 92)}  # and their numbers of days
+
+
+def _cycle_kind(start: datetime.date, end: datetime.date, interval: str | None, every_n_days: int | None) -> tuple:
+    """("cycle", interval) when the period is one whole cycle of `interval`, else ("days", its number of days).
+
+    A whole cycle runs from a day to the day before the next anchor counted from that day; a monthly (quarterly)
+    one started on a clamped month end may end later (started on 28 February, a period to 30 March is one: the
+    anchor is the 31st). Anything else (a partial first period, a catch-up fragment after a restart, a period cut
+    short by a manual invoice) only compares with periods of the same number of days.
+    """
+    days = (end - start).days + 1
+    if interval is None or (interval == Interval.EVERY_N_DAYS and not every_n_days):
+        return ("days", days)
+    following = anchor(start=start, interval=interval, every_n_days=every_n_days, k=1)
+    after = end + DAY
+    clamped = (
+        interval in _MONTH_INTERVALS
+        and (start + DAY).month != start.month
+        and (after.year, after.month) == (following.year, following.month)
+        and after.day >= following.day
+    )
+    if after == following or clamped:
+        return ("cycle", interval)
+    return ("days", days)
+
+
+def _comparable(*, account_id: int, start: datetime.date, end: datetime.date, schedule) -> _Comparable:
+    interval = schedule.interval if schedule is not None else None
+    every_n_days = schedule.every_n_days if schedule is not None else None
+    return _Comparable(account_id, start, interval, every_n_days, _cycle_kind(start, end, interval, every_n_days))
+
+
+def _length_bounds(draft: _Comparable) -> tuple[int, int]:
+    """The numbers of days a period of the draft's kind can have: what the database narrows on."""
+    if draft.kind[0] == "days":
+        return draft.kind[1], draft.kind[1]
+    if draft.interval in _MONTH_INTERVALS:
+        return _MONTH_INTERVALS[draft.interval]
+    days = (anchor(start=draft.start, interval=draft.interval, every_n_days=draft.every_n_days, k=1) - draft.start).days
+    return days, days
+
+
+def _anomaly_reason(total: Decimal, previous: list[Invoice], threshold: Decimal, currency: str) -> str:
+    """Why a recurring total is far from the average of `previous` (past cycles of the same length), or ""."""
     if not previous:
         return ""
-    average = sum(previous, ZERO) / len(previous)
+    average = money_round(sum((invoice.total for invoice in previous), ZERO) / len(previous), currency)
     if average <= 0:
         return ""
     change = (total - average) / average * 100
     if abs(change) <= threshold:
         return ""
     direction = "above" if change > 0 else "below"
-    return (
-        f"Total {total} is {abs(change):.0f}% {direction} the average {average:.2f} of the last "
-        f"{len(previous)} cycle(s) (threshold {threshold}%)."
+    names = ", ".join(invoice.number or f"draft #{invoice.pk}" for invoice in previous)
+    cycles = f"the last {len(previous)} cycles" if len(previous) > 1 else "the last cycle"
+    percent = abs(change).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    reason = (
+        f"Total {money_format(total, currency)} is {percent} % {direction} the average "
+        f"{money_format(average, currency)} of {names} ({cycles} of the same length)"
     )
+    return reason[: Invoice._meta.get_field("anomaly_reason").max_length]
 
 
-def _recent_totals(*, tenant_id: int, account_ids: list[int], exclude_id: int | None = None) -> dict[int, list]:
-    """Totals of each account's last TRAILING_CYCLES non-void recurring invoices (but `exclude_id`), one query."""
-    qs = Invoice.objects.filter(tenant_id=tenant_id, account_id__in=account_ids, source=InvoiceSource.RECURRING)
+def _past_cycles(*, tenant_id: int, drafts: list[_Comparable], exclude_id: int | None = None) -> dict[int, list]:
+    """For each draft, its account's last TRAILING_CYCLES non-void postpaid invoices (recurring or manual, draft or
+    approved) of the same kind that end before it starts, oldest first; one query for all: {account id: [invoices]}.
+
+    The database narrows by account, start and number of days and ranks each account's most recent; the exact
+    kind is checked here. A fragment can have a whole month's number of days, so the query ranks a few more than
+    TRAILING_CYCLES (the average uses fewer cycles only when such fragments crowd out the whole ones).
+    """
+    found: dict[int, list] = {draft.account_id: [] for draft in drafts}
+    if not drafts:
+        return found
+    groups: dict[tuple, list[int]] = {}
+    for draft in drafts:
+        groups.setdefault((draft.start, _length_bounds(draft)), []).append(draft.account_id)
+    matches = Q()
+    for (start, (shortest, longest)), account_ids in groups.items():
+        matches |= Q(
+            account_id__in=account_ids,
+            period_end__lt=start,
+            length__gte=datetime.timedelta(days=shortest - 1),
+            length__lte=datetime.timedelta(days=longest - 1),
+        )
+    qs = Invoice.objects.filter(tenant_id=tenant_id, billing_method=BillingMethod.POSTPAID, period_start__isnull=False)
     qs = qs.exclude(status=InvoiceStatus.VOID)
     if exclude_id is not None:
         qs = qs.exclude(pk=exclude_id)
-    rank = Window(RowNumber(), partition_by=[F("account_id")], order_by=F("period_start").desc())
-    rows = qs.annotate(rank=rank).filter(rank__lte=TRAILING_CYCLES).values_list("account_id", "rank", "total")
-    totals: dict[int, list] = {account_id: [] for account_id in account_ids}
-    for account_id, _, total in sorted(rows):
-        totals[account_id].append(total)
-    return totals
+    length = ExpressionWrapper(F("period_end") - F("period_start"), output_field=DurationField())
+    rank = Window(RowNumber(), partition_by=[F("account_id")], order_by=[F("period_start").desc(), F("id").desc()])
+    rows = (
+        qs.annotate(length=length)
+        .filter(matches)
+        .annotate(rank=rank)
+        .filter(rank__lte=4 * TRAILING_CYCLES)
+        .only("id", "account_id", "number", "total", "period_start", "period_end")
+    )
+    draft_of = {draft.account_id: draft for draft in drafts}
+    for invoice in sorted(rows, key=lambda row: row.rank):
+        draft = draft_of[invoice.account_id]
+        same = _cycle_kind(invoice.period_start, invoice.period_end, draft.interval, draft.every_n_days) == draft.kind
+        if same and len(found[invoice.account_id]) < TRAILING_CYCLES:
+            found[invoice.account_id].append(invoice)
+    for invoices in found.values():
+        invoices.reverse()
+    return found
 
 
-def _anomaly(*, tenant_id: int, account_id: int, total: Decimal, threshold: Decimal, exclude_id=None) -> str:
-    previous = _recent_totals(tenant_id=tenant_id, account_ids=[account_id], exclude_id=exclude_id)[account_id]
-    return _anomaly_reason(total, previous, threshold)
+def _anomaly(*, tenant_id: int, invoice: Invoice, threshold: Decimal) -> str:
+    """The anomaly reason of one recurring draft, against its account's past cycles of the same length."""
+    draft = _comparable(
+        account_id=invoice.account_id, start=invoice.period_start, end=invoice.period_end, schedule=invoice.schedule
+    )
+    previous = _past_cycles(tenant_id=tenant_id, drafts=[draft], exclude_id=invoice.pk)[invoice.account_id]
+    return _anomaly_reason(invoice.total, previous, threshold, invoice.currency)
 
 
 def _period_conflicts(tenant, due: list[tuple[BillingSchedule, Period]]) -> dict[int, Invoice]:
@@ -297,7 +394,13 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
             delivered_only=settings.bill_delivered_only,
             include_prior=True,
         )
-        history = _recent_totals(tenant_id=tenant.id, account_ids=[s.account_id for s, _, _ in billable])
+        history = _past_cycles(
+            tenant_id=tenant.id,
+            drafts=[
+                _comparable(account_id=s.account_id, start=billed.start, end=billed.end, schedule=s)
+                for s, _, billed in billable
+            ],
+        )
         taxes_of: dict[bool, list] = {}  # the taxes depend on the admin and on the account's apply_tax only
         drafts: list[_Draft] = []
         rows: tuple[list, list] = ([], [])
@@ -336,7 +439,9 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                 description=f"Messaging usage {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d}",
                 terms=settings.default_terms,
                 customer_notes=settings.default_notes,
-                anomaly_reason=_anomaly_reason(total, history[schedule.account_id], settings.anomaly_threshold_percent),
+                anomaly_reason=_anomaly_reason(
+                    total, history[schedule.account_id], settings.anomaly_threshold_percent, tenant.currency
+                ),
             )
             lines_write(invoice, lines, taxes, rows=rows)
             drafts.append(_Draft(schedule, billed, summary, taxes, invoice))
@@ -351,11 +456,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                     # Not expected under the usage lock; if it happens, the draft bills what it took.
                     lines_write(d.invoice, usage_lines(billed[d.invoice.pk], tenant.currency), d.taxes)
                     d.invoice.anomaly_reason = _anomaly(
-                        tenant_id=tenant.id,
-                        account_id=d.schedule.account_id,
-                        total=d.invoice.total,
-                        threshold=settings.anomaly_threshold_percent,
-                        exclude_id=d.invoice.pk,
+                        tenant_id=tenant.id, invoice=d.invoice, threshold=settings.anomaly_threshold_percent
                     )
                     d.invoice.save()
                 d.schedule.updated_at = now
@@ -504,11 +605,7 @@ def invoice_regenerate(*, tenant, invoice_id, actor_id) -> Invoice:
         raise ValidationFailed("The usage now nets to a credit; delete the draft instead.", code="negative_total")
     if invoice.source == InvoiceSource.RECURRING:
         invoice.anomaly_reason = _anomaly(
-            tenant_id=invoice.tenant_id,
-            account_id=invoice.account_id,
-            total=invoice.total,
-            threshold=settings.anomaly_threshold_percent,
-            exclude_id=invoice.pk,
+            tenant_id=invoice.tenant_id, invoice=invoice, threshold=settings.anomaly_threshold_percent
         )
     invoice.save()
     events.invoice_regenerated(invoice, actor_id=actor_id, before=before)

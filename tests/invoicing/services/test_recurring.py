@@ -249,8 +249,11 @@ def test_anomalous_draft_is_flagged_and_bulk_approval_needs_confirmation(admin, 
         send(admin.tenant, postpaid_user, "2026-04-10", price="1.00")
     monthly(admin, postpaid_user)
     tick(D(2026, 5, 1))
-    april = Invoice.objects.get(period_start=D(2026, 4, 1))
-    assert "400% above the average 1.00 of the last 3 cycle(s)" in april.anomaly_reason
+    january, february, march, april = Invoice.objects.order_by("period_start")
+    assert april.anomaly_reason == (
+        f"Total $5.00 is 400 % above the average $1.00 of draft #{january.pk}, draft #{february.pk}, "
+        f"draft #{march.pk} (the last 3 cycles of the same length)"
+    )
     ids = list(Invoice.objects.values_list("id", flat=True))
 
     with pytest.raises(Conflict) as error:
@@ -260,6 +263,91 @@ def test_anomalous_draft_is_flagged_and_bulk_approval_needs_confirmation(admin, 
 
     approved = invoice_approve_bulk(tenant=admin.tenant, invoice_ids=ids, actor_id=None, confirm_flagged=True)
     assert [i.number for i in approved] == ["INV-2026-00001", "INV-2026-00002", "INV-2026-00003", "INV-2026-00004"]
+
+
+def test_a_partial_first_period_is_left_out_of_the_anomaly_average(admin, postpaid_user):
+    # Given a manual invoice for 1-9 January, so the schedule's first draft is the fragment 10-31 January
+    send(admin.tenant, postpaid_user, "2026-01-05", price="0.01")
+    invoice_create_postpaid(
+        tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None, period_start=JAN_1, period_end=D(2026, 1, 9)
+    )
+    send(admin.tenant, postpaid_user, "2026-01-20", price="0.10")
+    send(admin.tenant, postpaid_user, "2026-02-10", price="1.00")
+    send(admin.tenant, postpaid_user, "2026-03-10", price="1.00")
+    send(admin.tenant, postpaid_user, "2026-04-10", price="1.40")
+    monthly(admin, postpaid_user)
+
+    # When the billing run generates January's fragment, February, March and April
+    tick(D(2026, 5, 1))
+
+    # Then April (40 % above February and March) is not flagged: the fragment would have made it 100 %
+    assert drafts(postpaid_user)[1:] == [
+        (D(2026, 1, 10), D(2026, 1, 31), Decimal("0.10"), "draft"),
+        (D(2026, 2, 1), D(2026, 2, 28), Decimal("1.00"), "draft"),
+        (D(2026, 3, 1), D(2026, 3, 31), Decimal("1.00"), "draft"),
+        (D(2026, 4, 1), D(2026, 4, 30), Decimal("1.40"), "draft"),
+    ]
+    assert Invoice.objects.get(period_start=D(2026, 4, 1)).anomaly_reason == ""
+
+
+def test_a_manual_invoice_of_a_whole_cycle_counts_in_the_anomaly_average_and_the_reason_names_it(admin, postpaid_user):
+    send(admin.tenant, postpaid_user, "2026-01-10", price="1.00")
+    manual = invoice_create_postpaid(
+        tenant=admin.tenant, account_id=postpaid_user.id, actor_id=None, period_start=JAN_1, period_end=D(2026, 1, 31)
+    )
+    send(admin.tenant, postpaid_user, "2026-02-10", price="1.00")
+    send(admin.tenant, postpaid_user, "2026-03-10", price="1.00")
+    send(admin.tenant, postpaid_user, "2026-04-10", price="4.50")
+    monthly(admin, postpaid_user)
+
+    tick(D(2026, 5, 1))
+
+    february, march, april = Invoice.objects.filter(source="recurring").order_by("period_start")
+    assert manual.number == "INV-2026-00001"
+    assert april.anomaly_reason == (
+        f"Total $4.50 is 350 % above the average $1.00 of INV-2026-00001, draft #{february.pk}, "
+        f"draft #{march.pk} (the last 3 cycles of the same length)"
+    )
+
+
+def test_the_anomaly_reason_after_a_single_past_cycle_names_it(admin, postpaid_user):
+    send(admin.tenant, postpaid_user, "2026-01-10", price="2.00")
+    send(admin.tenant, postpaid_user, "2026-02-10", price="0.50")
+    monthly(admin, postpaid_user)
+
+    tick(D(2026, 3, 1))
+
+    january, february = Invoice.objects.order_by("period_start")
+    assert february.anomaly_reason == (
+        f"Total $0.50 is 75 % below the average $2.00 of draft #{january.pk} (the last cycle of the same length)"
+    )
+
+
+def test_a_month_started_on_a_clamped_month_end_is_a_whole_cycle():
+    from invoicing.services.recurring import _cycle_kind
+
+    assert _cycle_kind(D(2026, 2, 28), D(2026, 3, 30), "monthly", None) == ("cycle", "monthly")
+    assert _cycle_kind(D(2026, 1, 1), D(2026, 1, 31), "monthly", None) == ("cycle", "monthly")
+    assert _cycle_kind(D(2026, 1, 10), D(2026, 1, 31), "monthly", None) == ("days", 22)
+    assert _cycle_kind(D(2026, 1, 1), D(2026, 3, 31), "quarterly", None) == ("cycle", "quarterly")
+    assert _cycle_kind(D(2026, 1, 1), D(2026, 1, 7), "weekly", None) == ("cycle", "weekly")
+    assert _cycle_kind(D(2026, 1, 1), D(2026, 1, 10), "every_n_days", 10) == ("cycle", "every_n_days")
+    assert _cycle_kind(D(2026, 1, 1), D(2026, 1, 6), "weekly", None) == ("days", 6)
+
+
+def test_the_anomaly_history_is_one_query_per_pass_whatever_the_number_of_schedules(admin):
+    from django.test.utils import CaptureQueriesContext
+
+    users = [AccountFactory(tenant=admin.tenant, billing_method="postpaid") for _ in range(5)]
+    for account in users:
+        send(admin.tenant, account, "2026-01-10")
+        monthly(admin, account)
+
+    with CaptureQueriesContext(connection) as queries:
+        tick(D(2026, 2, 1))
+
+    assert Invoice.objects.count() == 5
+    assert sum("ROW_NUMBER" in query["sql"].upper() for query in queries.captured_queries) == 1
 
 
 def test_a_failing_schedule_is_recorded_and_does_not_stop_the_others(admin, postpaid_user, monkeypatch):
