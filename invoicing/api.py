@@ -7,20 +7,15 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from msgplatform.core.clock import tenant_today
-
-from .contracts import NO_LICENSE, LicenseInfo, NavEntry
+from .contracts import LicenseInfo, NavEntry
 from .money import money_format
 
 
 def license_for(tenant) -> LicenseInfo:
     """The tenant's licence as of its own today; NO_LICENSE when it has none, or it expired or was revoked."""
-    from .models import InvoicingLicense
+    from .selectors.licenses import license_info
 
-    lic = InvoicingLicense.objects.filter(tenant_id=tenant.pk).first()
-    if lic is None or not lic.is_active_on(tenant_today(tenant)):
-        return NO_LICENSE
-    return LicenseInfo(active=True, prepaid=lic.prepaid, postpaid=lic.postpaid, valid_until=lic.valid_until)
+    return license_info(tenant)
 
 
 def billing_methods_selectable(tenant) -> list[str]:
@@ -151,3 +146,12 @@ def account_links(account, *, area: str = "staff") -> list[NavEntry]:
         NavEntry("Payments", f"{reverse('invoicing:payment-list')}?{of_account}"),
         NavEntry("Create invoice", f"{reverse('invoicing:invoice-create')}?{create}"),
     ]
+
+
+def demo_history(*, tenant, actor_id: int, accounts: list, months: list, usage: dict, ingest) -> None:
+    """The demo's year of the admin's invoicing, made through the plugin's services (manage.py demo_data; see
+    invoicing/demo.py): settings, taxes, bank details and logo, invoices of every state, payments, schedules,
+    reminders. `ingest(month index)` stores that month's messaging records when the history reaches it."""
+    from .demo import demo_history as build
+
+    build(tenant=tenant, actor_id=actor_id, accounts=accounts, months=months, usage=usage, ingest=ingest)

@@ -1,5 +1,7 @@
 """manage.py demo_data: a platform owner, two admins (USD/New York and EUR/Berlin) with staff, prepaid and
-postpaid users, and messaging records pushed through the real ingestion service. Running it again adds nothing.
+postpaid users, a year of messaging records pushed through the real ingestion service, and the year's invoicing
+(invoices of every state, payments, schedules, reminders) made by the plugin's services through
+`invoicing.api.demo_history`. Running it again adds nothing.
 """
 
 import datetime
@@ -14,6 +16,7 @@ from invoicing import api as invoicing_api
 from msgplatform.accounts.models import BillingMethod, StaffRole, User
 from msgplatform.accounts.services.accounts import account_create
 from msgplatform.accounts.services.tenants import staff_create, tenant_create
+from msgplatform.core.clock import tenant_today
 from msgplatform.messaging.services.ingest import records_ingest
 
 PASSWORD = "demo-pass-2026"
@@ -71,7 +74,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=6, help="Users per admin (default 6)")
         parser.add_argument("--records", type=int, default=3000, help="Records per user (default 3000)")
-        parser.add_argument("--days", type=int, default=75, help="Spread records over this many past days")
+        parser.add_argument("--days", type=int, default=365, help="Records and invoices of this many past days")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--logins-only", action="store_true", help="Only print the demo logins")
 
@@ -144,50 +147,12 @@ class Command(BaseCommand):
                     overdraft_limit=Decimal("500.00") if postpaid else Decimal("0"),
                 )
             )
-        now = timezone.now()
-        seq = 0
-        # A price list: each network has a price, and a second, newer price for part of the traffic.
-        prices = {}
-        for _country, _mcc, networks, (low, high) in ROUTES:
-            for _mnc, network in networks:
-                base = Decimal(low) + (Decimal(high) - Decimal(low)) * Decimal(rng.random())
-                prices[network] = [
-                    base.quantize(Decimal("0.000001")),
-                    (base * Decimal("1.04")).quantize(Decimal("0.000001")),
-                ]
-        for account in accounts:
-            # Skew: a few users send far more than the others.
-            count = options["records"] * (4 if account.id % 4 == 1 else 1)
-            rows = []
-            for _ in range(count):
-                seq += 1
-                country, mcc, networks, (low, high) = rng.choice(ROUTES)
-                mnc, network = rng.choice(networks)
-                price = prices[network][0 if rng.random() < 0.8 else 1]
-                ucs2 = rng.random() < 0.15
-                channel = "whatsapp" if rng.random() < 0.1 else "sms"
-                parts = 1 if channel == "whatsapp" else rng.choice([1, 1, 1, 1, 2, 3] if not ucs2 else [1, 2, 2, 3, 4])
-                submitted = now - datetime.timedelta(seconds=rng.randint(60, options["days"] * 86400))
-                rows.append(
-                    {
-                        "message_id": f"{prefix}-{seq:09d}",
-                        "user_id": account.id,
-                        "submitted_at": submitted.isoformat(),
-                        "destination": f"+{rng.randint(10**9, 10**11)}",
-                        "sender_id": rng.choice(["INFO", "ALERTS", "OTP", "Shop"]),
-                        "country": country,
-                        "mcc": mcc,
-                        "mnc": mnc,
-                        "network": network,
-                        "channel": channel,
-                        "encoding": "ucs2" if ucs2 else "gsm7",
-                        "parts": parts,
-                        "status": rng.choice(STATUSES),
-                        "unit_price": str(price),
-                        "rolled_back": rng.random() < 0.01,
-                    }
-                )
-            # Late arrivals: a slice of older records comes in a later batch; duplicates: a slice is re-sent.
+        months = _months(tenant_today(tenant), options["days"])
+        rows_by_month, usage = self._records(prefix, tenant, accounts, months, rng, options)
+
+        def ingest(index: int) -> None:
+            rows = rows_by_month[index]
+            # Late arrivals: a slice of the month's records comes in a later batch; duplicates: a slice is re-sent.
             rng.shuffle(rows)
             late = rows[: len(rows) // 20]
             on_time = rows[len(rows) // 20 :]
@@ -198,4 +163,91 @@ class Command(BaseCommand):
                 {**row, "status": "DELIVRD"} if row["status"] == "UNKNOWN" else {**row, "rolled_back": True}
                 for row in on_time[50:80]
             ]
-            records_ingest(tenant=tenant, rows=late + on_time[:50] + changed)
+            if late or changed:
+                records_ingest(tenant=tenant, rows=late + on_time[:50] + changed)
+
+        billing = User.objects.get(username=spec["billing"])
+        invoicing_api.demo_history(
+            tenant=tenant, actor_id=billing.id, accounts=accounts, months=months, usage=usage, ingest=ingest
+        )
+
+    def _records(self, prefix, tenant, accounts, months, rng, options):
+        """The messaging records of each month, and what each account's records of a month cost at most."""
+        now = timezone.now()
+        first_moment = now - datetime.timedelta(days=options["days"])
+        # A price list: each network has a price, and a second, newer price for part of the traffic.
+        prices = {}
+        for _country, _mcc, networks, (low, high) in ROUTES:
+            for _mnc, network in networks:
+                base = Decimal(low) + (Decimal(high) - Decimal(low)) * Decimal(rng.random())
+                prices[network] = [
+                    base.quantize(Decimal("0.000001")),
+                    (base * Decimal("1.04")).quantize(Decimal("0.000001")),
+                ]
+        windows = []
+        for start, end in months:
+            window_start = max(datetime.datetime.combine(start, datetime.time.min, tzinfo=tenant.tz), first_moment)
+            window_end = min(
+                datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tenant.tz),
+                now - datetime.timedelta(seconds=60),
+            )
+            windows.append((window_start, max(window_start, window_end)))
+        total_seconds = sum((e - s).total_seconds() for s, e in windows) or 1
+        postpaid = [a for a in accounts if a.billing_method == BillingMethod.POSTPAID]
+        # The second postpaid user's recurring draft of the last month that is over is an anomaly: triple traffic.
+        spiking = postpaid[1].id if len(postpaid) > 1 else None
+        last_over = len(months) - 2
+        seq = 0
+        rows_by_month = [[] for _ in months]
+        usage = {a.id: [Decimal(0)] * len(months) for a in accounts}
+        for account in accounts:
+            # Skew: a few users send far more than the others.
+            count = options["records"] * (4 if account.id % 4 == 1 else 1)
+            for index, (window_start, window_end) in enumerate(windows):
+                seconds = int((window_end - window_start).total_seconds())
+                share = count * seconds / total_seconds * rng.uniform(0.9, 1.1)
+                if account.id == spiking and index == last_over:
+                    share *= 3
+                for _ in range(round(share)):
+                    seq += 1
+                    country, mcc, networks, (low, high) = rng.choice(ROUTES)
+                    mnc, network = rng.choice(networks)
+                    price = prices[network][0 if rng.random() < 0.8 else 1]
+                    ucs2 = rng.random() < 0.15
+                    channel = "whatsapp" if rng.random() < 0.1 else "sms"
+                    parts = (
+                        1 if channel == "whatsapp" else rng.choice([1, 1, 1, 1, 2, 3] if not ucs2 else [1, 2, 2, 3, 4])
+                    )
+                    submitted = window_start + datetime.timedelta(seconds=rng.randint(0, max(seconds, 0)))
+                    usage[account.id][index] += price * parts
+                    rows_by_month[index].append(
+                        {
+                            "message_id": f"{prefix}-{seq:09d}",
+                            "user_id": account.id,
+                            "submitted_at": submitted.isoformat(),
+                            "destination": f"+{rng.randint(10**9, 10**11)}",
+                            "sender_id": rng.choice(["INFO", "ALERTS", "OTP", "Shop"]),
+                            "country": country,
+                            "mcc": mcc,
+                            "mnc": mnc,
+                            "network": network,
+                            "channel": channel,
+                            "encoding": "ucs2" if ucs2 else "gsm7",
+                            "parts": parts,
+                            "status": rng.choice(STATUSES),
+                            "unit_price": str(price),
+                            "rolled_back": rng.random() < 0.01,
+                        }
+                    )
+        return rows_by_month, usage
+
+
+def _months(today: datetime.date, days: int) -> list[tuple[datetime.date, datetime.date]]:
+    """The calendar months from `days` ago to today, oldest first, each as (first day, last day)."""
+    months = []
+    start = (today - datetime.timedelta(days=days)).replace(day=1)
+    while start <= today:
+        following = (start + datetime.timedelta(days=32)).replace(day=1)
+        months.append((start, following - datetime.timedelta(days=1)))
+        start = following
+    return months
