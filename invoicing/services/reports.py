@@ -1,4 +1,5 @@
-"""Excel reports: the invoice report of the current search filter (with a payments sheet) and the payments report.
+"""Excel reports: the invoice report of the current search filter (invoices, drafts and payments sheets) and the
+payments report.
 
 Small reports are written at once; above SYNC_LIMIT rows they become a job run by a worker, with progress and a
 download when done (no long job in a web request).
@@ -18,7 +19,7 @@ from django.db.models import F
 from msgplatform.core.clock import tenant_today
 
 from ..documents.xlsx import Column, Sheet, write_workbook
-from ..models import Job, Payment
+from ..models import InvoiceStatus, Job, Payment
 from ..money import money_round
 from ..rules import due_status
 from ..selectors.invoices import InvoiceFilters, invoice_queryset, payments_list
@@ -26,34 +27,42 @@ from ..selectors.invoices import InvoiceFilters, invoice_queryset, payments_list
 SYNC_LIMIT = 5000
 PROGRESS_SECONDS = 0.5  # a job's progress is written at most this often
 
+# The labels of the invoice grid and the payments page (templates/invoicing/invoices/_grid.html, payments/list.html),
+# so a column of the report is found under the name it has on screen.
 INVOICE_COLUMNS = [
-    Column("Invoice number", width=18),
-    Column("Invoice date", "date", 12),
+    Column("Invoice Number", width=18),
+    Column("Invoice Date", "date", 12),
     Column("User", width=28),
-    Column("Billing method", width=10),
-    Column("Due date", "date", 12),
-    Column("Billing period", width=24),
+    Column("Billing Method", width=10),
+    Column("Due Date", "date", 12),
+    Column("Billing Period", width=24),
     Column("Status", width=10),
-    Column("Payment status", width=14),
-    Column("Due status", width=12),
-    Column("Days overdue", "int", 8),
+    Column("Payment Status", width=14),
+    Column("Due Status", width=12),
+    Column("Days Overdue", "int", 8),
     Column("Subtotal", "money"),
     Column("Tax", "money"),
-    Column("Total", "money"),
+    Column("Amount", "money"),
     Column("Paid", "money"),
-    Column("Balance due", "money"),
+    Column("Balance Due", "money"),
 ]
+STATUS_COLUMN = 6
 PAYMENT_COLUMNS = [
     Column("Payment date", "date", 12),
-    Column("Invoice number", width=18),
+    Column("Invoice", width=18),
     Column("User", width=28),
     Column("Type", width=14),
     Column("Transaction id", width=20),
     Column("Bank reference", width=20),
     Column("Amount", "money"),
-    Column("Reversed", width=10),
+    Column("Status", width=10),
     Column("Reversal reason", width=28),
 ]
+
+
+def _approved(row) -> bool:
+    """The invoices the totals row sums: approved ones (void invoices are listed, counted in no figure)."""
+    return row[STATUS_COLUMN] == InvoiceStatus.APPROVED
 
 
 # Only the columns a report shows are read, as tuples (no model instances), through a server-side cursor on
@@ -132,7 +141,7 @@ def _payment_rows(qs, currency):
             txn,
             ref,
             money_round(amount, currency),
-            "yes" if reversed_at else "",
+            "Reversed" if reversed_at else "Received",
             reason,
         )
 
@@ -142,7 +151,21 @@ def _write(tenant, *, invoices_qs, payments_qs, on_row=None) -> bytes:
     today = tenant_today(tenant)
     sheets = []
     if invoices_qs is not None:
-        sheets.append(Sheet("Invoices", INVOICE_COLUMNS, _invoice_rows(invoices_qs, today, currency)))
+        # Drafts are not billed yet: listed on their own sheet, out of the invoices' totals (docs/decisions.md).
+        issued = invoices_qs.exclude(status=InvoiceStatus.DRAFT)
+        drafts = invoices_qs.filter(status=InvoiceStatus.DRAFT)
+        sheets.append(
+            Sheet(
+                "Invoices",
+                INVOICE_COLUMNS,
+                _invoice_rows(issued, today, currency),
+                counted=_approved,
+                totals_label="Total of approved invoices",
+            )
+        )
+        sheets.append(
+            Sheet("Drafts", INVOICE_COLUMNS, _invoice_rows(drafts, today, currency), totals_label="Total of drafts")
+        )
     sheets.append(Sheet("Payments", PAYMENT_COLUMNS, _payment_rows(payments_qs, currency)))
     with tempfile.TemporaryFile() as handle:
         write_workbook(

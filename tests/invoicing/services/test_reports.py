@@ -1,14 +1,15 @@
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 import time_machine
 from openpyxl import load_workbook
 
-from invoicing.models import Job
+from invoicing.models import Invoice, Job
 from invoicing.selectors.invoices import InvoiceFilters, invoice_search
 from invoicing.services import reports
-from invoicing.services.invoices import invoice_create_prepaid
+from invoicing.services.invoices import invoice_create_prepaid, invoice_void
 from invoicing.services.payments import payment_record
 from invoicing.services.reports import invoice_report, payments_report
 from tests.factories import AccountFactory
@@ -58,13 +59,74 @@ def test_invoice_report_equals_the_search_results_with_totals(book):
 
     rows = rows_of(content, "Invoices")
     page = invoice_search(tenant=book.tenant, filters=filters, page_size=100)
+    drafts = rows_of(content, "Drafts")
     assert name == "invoices-20260320.xlsx"
-    assert rows[0][:3] == ["Invoice number", "Invoice date", "User"]
-    assert [r[0] for r in rows[1:-1]] == [i.number or f"Draft #{i.pk}" for i in page.items]
+    assert rows[0] == [
+        "Invoice Number",
+        "Invoice Date",
+        "User",
+        "Billing Method",
+        "Due Date",
+        "Billing Period",
+        "Status",
+        "Payment Status",
+        "Due Status",
+        "Days Overdue",
+        "Subtotal",
+        "Tax",
+        "Amount",
+        "Paid",
+        "Balance Due",
+    ]
+    assert [r[0] for r in rows[1:-1]] == [i.number for i in page.items if i.number]
+    assert [r[0] for r in drafts[1:-1]] == [f"Draft #{i.pk}" for i in page.items if not i.number]
     first = next(r for r in rows if r[0] == "INV-2026-00001")
     assert first[3:10] == ["prepaid", datetime.datetime(2026, 2, 15), None, "approved", "partially_paid", "overdue", 33]
     assert first[10:] == [100.5, 0, 100.5, 40.25, 60.25]
-    assert rows[-1][0] == "Total" and rows[-1][12] == 127.5  # 100.50 + 20.00 + 7.00 (draft)
+    assert rows[-1][0] == "Total of approved invoices" and rows[-1][12] == 120.5  # 100.50 + 20.00, not the draft
+    assert drafts[-1][0] == "Total of drafts" and drafts[-1][12] == 7
+
+
+def test_invoice_totals_sum_the_approved_invoices_exactly_and_leave_drafts_and_void_out(book):
+    # Given approved invoices with amounts binary floats cannot add exactly, a void invoice and a draft
+    for amount in ("0.10", "0.20", "1234567.89"):
+        invoice_create_prepaid(
+            tenant=book.tenant, account_id=book.tenant.accounts.first().id, actor_id=None, recharge_amount=amount
+        )
+    voided = Invoice.objects.filter(tenant=book.tenant, status="approved").order_by("-id").first()
+    invoice_void(tenant=book.tenant, invoice_id=voided.id, actor_id=None, reason="Issued twice")
+
+    _, content = invoice_report(tenant=book.tenant, filters=InvoiceFilters())
+
+    rows = rows_of(content, "Invoices")
+    approved = Invoice.objects.filter(tenant=book.tenant, status="approved")
+    expected = [
+        sum((getattr(i, field) for i in approved), Decimal(0))
+        for field in ("subtotal", "tax_total", "total", "amount_paid", "balance_due")
+    ]
+    assert expected[2] == Decimal("120.80")  # 100.50 + 20.00 + 0.10 + 0.20
+    assert [Decimal(str(value)) for value in rows[-1][10:]] == expected
+    assert sorted(r[6] for r in rows[1:-1]) == ["approved"] * 4 + ["void"]
+    assert [r[6] for r in rows_of(content, "Drafts")[1:-1]] == ["draft"]
+
+
+def test_every_sheet_has_its_header_frozen_and_an_autofilter_over_its_rows(book):
+    _, invoices = invoice_report(tenant=book.tenant, filters=InvoiceFilters())
+    _, payments = payments_report(tenant=book.tenant)
+
+    workbook = load_workbook(io.BytesIO(invoices))
+    sheets = {ws.title: (ws.freeze_panes, ws.auto_filter.ref) for ws in workbook.worksheets}
+    payment_sheet = load_workbook(io.BytesIO(payments))["Payments"]
+    # Invoices: header + 2 approved (row 4 is the totals row); Drafts: header + 1; Payments: header + 1
+    assert sheets == {"Invoices": ("A2", "A1:O3"), "Drafts": ("A2", "A1:O2"), "Payments": ("A2", "A1:I2")}
+    assert (payment_sheet.freeze_panes, payment_sheet.auto_filter.ref) == ("A2", "A1:I2")
+
+
+def test_an_empty_sheet_still_has_its_header_frozen_and_filterable(other_admin):
+    _, content = invoice_report(tenant=other_admin.tenant, filters=InvoiceFilters())
+
+    ws = load_workbook(io.BytesIO(content))["Drafts"]
+    assert (ws.freeze_panes, ws.auto_filter.ref) == ("A2", "A1:O1")
 
 
 def test_formula_like_text_arrives_neutralised(book):
@@ -83,18 +145,30 @@ def test_large_report_becomes_a_job_with_a_download(book, monkeypatch, django_ca
     assert isinstance(job, Job)
     job.refresh_from_db()
     assert (job.status, job.kind, job.total, job.done, job.percent) == ("done", "invoice_report", 3, 3, 100)
-    assert len(rows_of(bytes(job.result), "Invoices")) == 5
+    assert len(rows_of(bytes(job.result), "Invoices")) == 4  # header, 2 approved, totals
+    assert len(rows_of(bytes(job.result), "Drafts")) == 3  # header, 1 draft, totals
 
 
 def test_payments_report(book):
     _, content = payments_report(tenant=book.tenant)
     rows = rows_of(content, "Payments")
-    assert rows[1][1:4] == ["INV-2026-00001", "Nimbus Ltd", "Bank transfer"]
+    assert rows[0] == [
+        "Payment date",
+        "Invoice",
+        "User",
+        "Type",
+        "Transaction id",
+        "Bank reference",
+        "Amount",
+        "Status",
+        "Reversal reason",
+    ]
+    assert rows[1][1:4] == ["INV-2026-00001", "Nimbus Ltd", "Bank transfer"] and rows[1][7] == "Received"
     assert rows[-1][0] == "Total" and rows[-1][6] == 40.25
 
 
 def test_report_is_tenant_scoped(book, other_admin):
     _, content = invoice_report(tenant=other_admin.tenant, filters=InvoiceFilters())
     assert rows_of(content, "Invoices")[1:] == [
-        ["Total", None, None, None, None, None, None, None, None, None, 0, 0, 0, 0, 0]
+        ["Total of approved invoices", None, None, None, None, None, None, None, None, None, 0, 0, 0, 0, 0]
     ]
