@@ -40,6 +40,11 @@ def license_grant(
     return license_for(tenant)
 
 
+def dashboard_url(tenant) -> str:
+    """The Invoicing Dashboard, where the admin's staff start after signing in; "" without an active licence."""
+    return reverse("invoicing:home") if license_for(tenant).active else ""
+
+
 def license_admin_url(tenant) -> str:
     """The platform owner's page of the tenant's licence: grant or change it (and the test clock where enabled)."""
     return reverse("invoicing:owner-license", kwargs={"tenant_id": tenant.pk})

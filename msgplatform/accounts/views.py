@@ -36,7 +36,8 @@ def home(request):
         return redirect("accounts:owner-tenants")
     if user.account_id:
         return redirect("accounts:portal-home")
-    return redirect("accounts:account-list")
+    # Staff start on the Invoicing Dashboard; without a licence, on the admin's users.
+    return redirect(invoicing_api.dashboard_url(user.tenant) or "accounts:account-list")
 
 
 def _form_errors_from(form, error: DomainError) -> None:
