@@ -14,10 +14,10 @@ from msgplatform.accounts.models import Account, AccountType
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import NotAllowed, NotFound, ValidationFailed
 
-from .. import api as invoicing_api
 from ..contracts import UsageGroup
 from ..models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTax, LineKind
 from ..money import ZERO, Totals, line_amount, totals_compute
+from ..selectors.licenses import license_info
 from .configuration import settings_for
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"}
@@ -59,7 +59,7 @@ def billing_account(tenant, account_id) -> Account:
 
 
 def license_require(tenant, method: str) -> None:
-    info = invoicing_api.license_for(tenant)
+    info = license_info(tenant)
     if not info.active or method not in info.modes:
         raise NotAllowed(f"The invoicing licence does not cover {method} billing.", code="not_licensed")
 

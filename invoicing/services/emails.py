@@ -22,12 +22,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.errors import Conflict, ValidationFailed
 from msgplatform.core.http import safe_filename
 
 from .. import events
 from ..conf import setting
 from ..dispatch import DELIVER_EMAIL, task_send_after_commit
+from ..locks import invoice_lock
 from ..models import EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
 from ..money import money_format
 from ..rules import due_status
@@ -256,15 +257,26 @@ def email_queue(
     return entry
 
 
+# The same invoice is emailed at most once in this window (a double click, two staff at once, the approval's own
+# email followed by a press of "Email invoice").
+EMAIL_REPEAT_WINDOW = timedelta(seconds=60)
+
+
 @transaction.atomic
 def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual") -> EmailLog:
-    invoice = Invoice.objects.select_related("account", "tenant").filter(tenant=tenant, pk=invoice_id).first()
-    if invoice is None:
-        from msgplatform.core.errors import NotFound
-
-        raise NotFound("No such invoice.")
+    invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)  # serialises two presses of the button
     if invoice.status != "approved":
         raise ValidationFailed("Only approved invoices are emailed.", code="not_approved")
+    recent = (
+        invoice.emails.filter(kind=EmailKind.INVOICE, created_at__gte=timezone.now() - EMAIL_REPEAT_WINDOW)
+        .exclude(status=EmailStatus.FAILED)
+        .order_by("-id")
+        .first()
+    )
+    if recent is not None:
+        raise Conflict(
+            f"Invoice {invoice} was emailed to {recent.recipient} a moment ago; it is sent once.", code="email_recent"
+        )
     entry = email_queue(
         tenant=tenant,
         account=invoice.account,

@@ -147,7 +147,7 @@ def test_invoice_report_downloads_the_current_filter_as_excel(admin, book):
 
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="invoices-')
-    sheet = openpyxl.load_workbook(__import__("io").BytesIO(response.content))["Invoices"]
+    sheet = openpyxl.load_workbook(__import__("io").BytesIO(response.content))["Drafts"]
     numbers = [row[0].value for row in sheet.iter_rows(min_row=2) if str(row[0].value).startswith(("Draft", "INV"))]
     assert numbers == [f"Draft #{book.draft.id}"]
 

@@ -355,10 +355,11 @@ class InvoiceEmailView(InvoicingView):
 
     @extend_schema(
         operation_id="invoices_email",
-        summary="Email the approved invoice with its PDF to the user (queued; the log shows the outcome)",
+        summary="Email the approved invoice with its PDF to the user (queued; the log shows the outcome); "
+        "409 email_recent when it was emailed less than a minute ago",
         parameters=[INVOICE_ID],
         request=None,
-        responses={202: EmailLogOut, **problems(400, 404)},
+        responses={202: EmailLogOut, **problems(400, 404, 409)},
     )
     def post(self, request, invoice_id):
         entry = invoice_email_send(tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id)

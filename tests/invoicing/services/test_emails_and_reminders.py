@@ -15,7 +15,7 @@ from invoicing.services.emails import (
 from invoicing.services.invoices import invoice_create_prepaid
 from invoicing.services.payments import payment_record
 from invoicing.services.reminders import auto_reminders_run, bulk_reminder_preview, bulk_reminder_start
-from msgplatform.core.errors import ValidationFailed
+from msgplatform.core.errors import Conflict, ValidationFailed
 from msgplatform.core.models import Event
 from tests.factories import AccountFactory
 from tests.smtp import SmtpServer
@@ -199,3 +199,16 @@ def test_automatic_reminders_follow_the_policy_once_a_day_up_to_the_maximum(admi
     assert auto_reminders_run(tenant=admin.tenant, as_of=D(2026, 3, 23)) == 1  # due date
     assert auto_reminders_run(tenant=admin.tenant, as_of=D(2026, 3, 30)) == 0  # max reached
     assert list(EmailLog.objects.values_list("kind", "trigger").distinct()) == [("reminder", "automatic")]
+
+
+def test_email_invoice_pressed_twice_within_a_minute_sends_once(admin, user, frozen):
+    invoice = prepaid(admin, user)
+    first = invoice_email_send(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
+
+    with pytest.raises(Conflict) as again:
+        invoice_email_send(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
+
+    assert again.value.code == "email_recent" and user.billing_email in again.value.message
+    assert list(EmailLog.objects.values_list("id", flat=True)) == [first.id]
+    frozen.shift(datetime.timedelta(seconds=61))
+    assert invoice_email_send(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None).id != first.id

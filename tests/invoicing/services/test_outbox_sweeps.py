@@ -86,6 +86,7 @@ def test_broker_outage_loses_no_email_and_no_pdf_the_sweeps_deliver_each_once(
             payment_date=D(2026, 3, 20),
             payment_type="cash",
         )
+    frozen.shift(datetime.timedelta(seconds=61))  # a deliberate second send (one per minute at most)
     with django_capture_on_commit_callbacks(execute=True):
         resent = invoice_email_send(tenant=admin.tenant, invoice_id=approved.id, actor_id=None)
 
@@ -131,11 +132,11 @@ def test_email_sweep_leaves_a_fresh_email_to_its_task_for_the_grace_period(admin
 
 
 def test_email_sweep_takes_the_oldest_waiting_email_first(admin, user, frozen):
-    invoice = prepaid(admin, user)
-    older = invoice_email_send(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
+    first, second, third = prepaid(admin, user), prepaid(admin, user), prepaid(admin, user)
+    older = invoice_email_send(tenant=admin.tenant, invoice_id=first.id, actor_id=None)
     frozen.shift(datetime.timedelta(seconds=10))
-    newer = invoice_email_send(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
-    retried = invoice_email_send(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
+    newer = invoice_email_send(tenant=admin.tenant, invoice_id=second.id, actor_id=None)
+    retried = invoice_email_send(tenant=admin.tenant, invoice_id=third.id, actor_id=None)
     EmailLog.objects.filter(pk=retried.id).update(attempts=1, next_attempt_at=NOW + datetime.timedelta(seconds=5))
 
     frozen.shift(AFTER_GRACE)
