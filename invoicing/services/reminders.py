@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from msgplatform.accounts.models import Account, Tenant
 from msgplatform.core.clock import tenant_today
-from msgplatform.core.errors import Conflict, ValidationFailed
+from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
+from msgplatform.core.ids import id_parse
 
 from .. import events
 from ..models import AutoReminder, EmailKind, Invoice, InvoiceStatus, Job, ReminderSlot
@@ -39,21 +40,38 @@ class Recipient:
     has_email: bool
 
 
-def _open_invoices(tenant, *, overdue_only: bool, account_ids=None):
+def _selection(account_ids) -> list[int] | None:
+    """The users a reminder is for: None (nothing selected) is every user that owes; a list is those users.
+
+    The page and the API give the same meaning to the same input: an empty list is a mistake (a selection with
+    everyone unticked), never "everyone" - that is asked for by giving no selection at all.
+    """
+    if account_ids is None:
+        return None
+    ids = [id_parse(raw) for raw in account_ids]
+    if not ids:
+        raise ValidationFailed("Select at least one user.", code="no_selection", field="account_ids")
+    if None in ids:
+        raise ValidationFailed("Users are given by their ids.", field="account_ids")
+    return list(dict.fromkeys(ids))
+
+
+def _open_invoices(tenant, *, overdue_only: bool, account_ids: list[int] | None):
     qs = Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.APPROVED, balance_due__gt=0).select_related(
         "account"
     )
     if overdue_only:
         qs = qs.filter(due_date__lt=tenant_today(tenant))
-    if account_ids:
-        qs = qs.filter(account_id__in=[int(a) for a in account_ids])
+    if account_ids is not None:
+        qs = qs.filter(account_id__in=account_ids)
     return qs.order_by("account__name", "account_id", "due_date", "id")
 
 
 def bulk_reminder_preview(*, tenant, overdue_only: bool = False, account_ids=None) -> list[Recipient]:
-    """Every selected user (default: all) with approved unpaid or partially paid invoices, and what it owes."""
+    """Every selected user (no selection: every user) with approved unpaid or partially paid invoices, and what it
+    owes. Selected users that owe nothing are not listed; an empty selection is refused (see _selection)."""
     grouped: OrderedDict[int, list[Invoice]] = OrderedDict()
-    for invoice in _open_invoices(tenant, overdue_only=overdue_only, account_ids=account_ids):
+    for invoice in _open_invoices(tenant, overdue_only=overdue_only, account_ids=_selection(account_ids)):
         grouped.setdefault(invoice.account_id, []).append(invoice)
     return [
         Recipient(
@@ -82,9 +100,34 @@ def reminder_slot_take(*, tenant, account_id: int, kind: str, window: datetime.t
     )
 
 
+def _selection_check(tenant, selected: list[int], recipients: list[Recipient], *, overdue_only: bool) -> None:
+    """Every selected user must be one of the admin's and have something to remind of: a selection is what the
+    admin saw on the list, and a reminder that leaves some of it out silently would be a surprise."""
+    missing = [i for i in selected if i not in {r.account.id for r in recipients}]
+    if not missing:
+        return
+    names = dict(Account.objects.filter(tenant=tenant, pk__in=missing).values_list("pk", "name"))
+    if len(names) < len(missing):
+        raise NotFound("No such user.", field="account_ids")
+    listed = ", ".join(names[i] for i in missing)
+    what = "overdue invoice" if overdue_only else "unpaid invoice"
+    verb = "has" if len(missing) == 1 else "have"
+    raise Conflict(
+        f"{listed} {verb} no {what} to remind of; no reminder was started.", code="not_owing", field="account_ids"
+    )
+
+
 @transaction.atomic
 def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account_ids=None) -> Job:
-    recipients = bulk_reminder_preview(tenant=tenant, overdue_only=overdue_only, account_ids=account_ids)
+    """Remind the selected users (no selection: every user that owes) of what they owe, in a Job.
+
+    The guards of the page and the API alike: an empty selection, another admin's user or a selected user with
+    nothing to remind of is refused, and nothing is started.
+    """
+    selected = _selection(account_ids)
+    recipients = bulk_reminder_preview(tenant=tenant, overdue_only=overdue_only, account_ids=selected)
+    if selected is not None:
+        _selection_check(tenant, selected, recipients, overdue_only=overdue_only)
     if not recipients:
         raise ValidationFailed("No selected user has unpaid or partially paid invoices.", code="no_recipients")
     job = Job.objects.create(

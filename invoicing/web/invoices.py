@@ -519,19 +519,17 @@ def reminder_select(request):
         initial={"overdue_only": overdue_only, "account_ids": [c[0] for c in choices]},
     )
     if request.method == "POST" and form.is_valid():
-        selected = form.cleaned_data["account_ids"]
-        if not selected:
-            form.add_error("account_ids", "Select at least one user.")
+        # "Remind all users that owe" is no selection (every user that owes when it starts), as in the API.
+        selected = None if request.POST.get("all") else form.cleaned_data["account_ids"]
+        try:
+            job = bulk_reminder_start(
+                tenant=tenant, actor_id=request.user.id, overdue_only=overdue_only, account_ids=selected
+            )
+        except DomainError as error:
+            form_error(form, error)
         else:
-            try:
-                job = bulk_reminder_start(
-                    tenant=tenant, actor_id=request.user.id, overdue_only=overdue_only, account_ids=selected
-                )
-            except DomainError as error:
-                form_error(form, error)
-            else:
-                messages.info(request, f"Reminder to {job.total} user(s) started.")
-                return redirect("invoicing:job", job_id=job.id)
+            messages.info(request, f"Reminder to {job.total} user(s) started.")
+            return redirect("invoicing:job", job_id=job.id)
     selected = set(form.cleaned_data.get("account_ids") or []) if form.is_bound and form.is_valid() else None
     context = {
         "form": form,

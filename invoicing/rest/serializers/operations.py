@@ -42,12 +42,20 @@ class ReminderRecipientOut(serializers.Serializer):
 
 class ReminderPreviewQuery(serializers.Serializer):
     overdue_only = serializers.BooleanField(required=False, default=False)
-    users = IdListParam(required=False, help_text="Comma-separated user ids (default: every user that owes)")
+    users = IdListParam(
+        required=False, help_text="Comma-separated user ids; omitted: every user that owes (an empty list is refused)"
+    )
 
 
 class ReminderStartIn(serializers.Serializer):
     overdue_only = serializers.BooleanField(required=False, default=False)
-    users = serializers.ListField(child=IdField(), required=False, max_length=1000, help_text="Default: all")
+    users = serializers.ListField(
+        child=IdField(),
+        required=False,
+        max_length=1000,
+        help_text="The users to remind, each with something to remind of (409 not_owing otherwise); omitted: every "
+        "user that owes; an empty list is refused (400 no_selection)",
+    )
 
 
 class MonthFiguresOut(serializers.Serializer):

@@ -59,7 +59,7 @@ class ReminderView(InvoicingAPIView):
         summary="Send the bulk reminder (a job): one email per user, never twice within the reminder window",
         parameters=[IDEMPOTENCY_PARAMETER],
         request=ReminderStartIn,
-        responses={202: JobOut, **problems(400, 409)},
+        responses={202: JobOut, **problems(400, 404, 409)},
     )
     @idempotent
     def post(self, request):
