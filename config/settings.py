@@ -318,9 +318,18 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # axes logs every successful login at INFO; failures and lock-outs are warnings.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # axes logs every successful login at INFO; failures and lock-outs are warnings. WeasyPrint and fontTools log a
+    # line per PDF and per font subset at INFO; their problems are warnings.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # The embedded transport has no host: kombu warns "No hostname was supplied" on every connection.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # --- Cache (API throttling, idempotency windows) --------------------------------------------------------
 CACHE_URL = os.environ.get("CACHE_URL", "")
