@@ -1,14 +1,17 @@
 """manage.py demo_data loads a year of an admin's invoicing, made by the services, once."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from invoicing import api
 from invoicing.models import BillingSchedule, EmailLog, Invoice, Job, Payment, PaymentType
 from invoicing.selectors.dashboard import dashboard_figures
 from msgplatform.accounts.models import Account, BalanceTransaction, Tenant
+from msgplatform.core.management.commands.demo_data import PASSWORD
 from msgplatform.messaging.models import MessageRecord
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +87,15 @@ def test_second_demo_run_adds_nothing(demo):
 
     assert (Invoice.objects.count(), Payment.objects.count(), MessageRecord.objects.count()) == counts
     assert "nothing added" in out.getvalue()
+
+
+def test_the_demo_owner_lands_on_a_full_dashboard(demo):
+    client = Client()
+    client.post("/login/", {"username": "acme-billing", "password": PASSWORD})
+
+    page = client.get("/", follow=True)
+
+    assert page.redirect_chain[-1][0] == "/invoicing/"
+    chart = page.context["chart"]
+    assert len(chart["invoiced"]) == 12
+    assert all(Decimal(amount) > 0 for amount in chart["invoiced"] + chart["received"])
