@@ -251,14 +251,12 @@ def tokens(request):
         else:
             form = TokenForm()
             messages.success(request, f"Token {token.name} created. Copy the secret now: it is shown only once.")
-    response = render(
+    # Never stored, like every answer (msgplatform.core.middleware.NoStoreMiddleware): the secret is shown once.
+    return render(
         request,
         "invoicing/settings/tokens.html",
         {"form": form, "secret": secret, "tokens": api_tokens(tenant=request.tenant)},
     )
-    if secret:
-        response["Cache-Control"] = "no-store"
-    return response
 
 
 @staff_action(Perm.MANAGE)

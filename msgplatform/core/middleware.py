@@ -1,8 +1,9 @@
-"""Request and response rules every page shares, kept out of the views."""
+"""Request and response rules every answer shares, kept out of the views: NUL bytes refused, never cached."""
 
 from __future__ import annotations
 
 from django.core.exceptions import BadRequest
+from django.utils.cache import add_never_cache_headers
 from rest_framework.views import APIView
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -35,3 +36,17 @@ class NulBytesRefusedMiddleware:
         ):
             raise BadRequest("A NUL character is not accepted in any input.")
         return None
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` (Django's never-cache headers) on every answer of the application: logged-in pages,
+    API answers, documents (PDF, CSV, Excel), and anonymous pages too (the login form carries a CSRF token). Only
+    static files, served by WhiteNoise before this middleware, are cached. One rule, so no page can forget it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response

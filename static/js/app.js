@@ -121,7 +121,16 @@
     }
   }
 
+  /* Progress bars: their width comes from data-progress (a percentage). Set through the DOM, not a style attribute,
+     which the Content-Security-Policy refuses. */
+  function initProgress(root) {
+    root.querySelectorAll("[data-progress]").forEach(function (bar) {
+      bar.style.width = Math.max(0, Math.min(100, Number(bar.dataset.progress) || 0)) + "%";
+    });
+  }
+
   function init(root) {
+    initProgress(root);
     initRanges(root);
     initChart(root);
     initSelectAll(root);

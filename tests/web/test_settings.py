@@ -174,7 +174,7 @@ def test_api_token_secret_is_shown_once_and_can_be_revoked(admin):
     secret = created.context["secret"]
     listing = html(admin.client.get("/invoicing/settings/tokens/"))
 
-    assert secret in html(created) and created["Cache-Control"] == "no-store"
+    assert secret in html(created) and "no-store" in created["Cache-Control"]
     assert token_authenticate(secret) == admin.login
     assert secret not in listing and token.prefix in listing
     admin.client.post(f"/invoicing/settings/tokens/{token.id}/revoke/")
