@@ -126,7 +126,7 @@ def test_login_logout_and_home_routing(admin, user):
     client = Client()
 
     assert client.post("/login/", {"username": "boss", "password": PASSWORD}).status_code == 302
-    assert client.get("/").url == "/users/"
+    assert client.get("/").url == "/invoicing/"  # a licensed admin's staff land on the Invoicing Dashboard
     client.post("/logout/")
     client.post("/login/", {"username": "cust", "password": PASSWORD})
     assert client.get("/").url == "/me/"
