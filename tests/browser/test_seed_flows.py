@@ -72,7 +72,7 @@ def log_in(page, base_url: str, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/(users|me)/$"))
+    page.wait_for_url(re.compile(r"/(users|me|invoicing)/$"))
 
 
 def test_admin_walks_the_seed_flows(live_server, page, screenshot, world):
