@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.errors import DomainError
 
-from ..models import BillingRun, BillingSchedule
+from ..models import BillingRun, BillingSchedule, ScheduleStatus
 from ..periods import next_period
 from ..selectors.recurring import (
     billing_run_get,
@@ -28,7 +28,8 @@ def _row(schedule: BillingSchedule) -> dict:
     started = schedule.covered_through >= schedule.start_date
     return {
         "schedule": schedule,
-        "next": next_period(schedule) if schedule.status != "completed" else None,
+        # Only an active schedule has a next run (a stopped one resumes from where its coverage ended on restart).
+        "next": next_period(schedule) if schedule.status == ScheduleStatus.ACTIVE else None,
         "billed_through": schedule.covered_through if started else None,
     }
 

@@ -436,3 +436,16 @@ def test_many_users_leave_the_user_filter_to_the_search_box(admin, user, monkeyp
 
     assert user.name not in plain and other.name not in plain
     assert f'<option value="{other.id}" selected>Quanta GmbH' in chosen and user.name not in chosen
+
+
+def test_a_void_invoice_shows_no_balance_due(admin, book, user):
+    unpaid = invoice_create_prepaid(
+        tenant=admin.tenant, account_id=user.id, actor_id=admin.login.id, recharge_amount="8"
+    )
+    admin.client.post(f"/invoicing/invoices/{unpaid.id}/void/", {"reason": "Raised twice"})
+
+    detail = html(admin.client.get(f"/invoicing/invoices/{unpaid.id}/"))
+    grid = html(admin.client.get("/invoicing/invoices/?tab=all"))
+
+    assert "void: nothing is owed" in detail and "$8.60" not in detail.split('data-testid="balance-due"')[1][:80]
+    assert unpaid.number in grid

@@ -125,3 +125,12 @@ def test_a_running_billing_run_polls(admin):
     page = html(admin.client.get(f"/invoicing/recurring/runs/{run.id}/", headers={"HX-Request": "true"}))
 
     assert 'hx-trigger="every 1s"' in page and "0 of 4 schedules" in page
+
+
+def test_a_stopped_schedule_shows_no_next_run(admin, book):
+    active = html(admin.client.get("/invoicing/recurring/"))
+    admin.client.post(f"/invoicing/recurring/{book.schedule.id}/stop/")
+    stopped = html(admin.client.get("/invoicing/recurring/"))
+
+    assert "for 01-Mar to 31-Mar-2026" in active
+    assert "for 01-Mar to 31-Mar-2026" not in stopped
