@@ -15,8 +15,6 @@ from django.db.models import Count
 from ..models import Invoice, InvoiceMonthTotal, InvoiceStatus, InvoiceTally, Payment, PaymentMonthTotal
 from ..money import to_milli
 
-milli = to_milli
-
 
 def month_of(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
@@ -56,7 +54,7 @@ def invoice_counted(*, tenant_id: int, before: tuple | None, after: tuple | None
         key = (status, payment_status, source)
         tally[key] = tally.get(key, 0) + sign
         if status == InvoiceStatus.APPROVED and total:
-            months[month] = months.get(month, 0) + sign * milli(total)
+            months[month] = months.get(month, 0) + sign * to_milli(total)
     for (status, payment_status, source), delta in sorted(tally.items()):
         if delta:
             _upsert_add(
@@ -75,7 +73,7 @@ def payment_counted(*, tenant_id: int, payment_date: datetime.date, amount: Deci
     _upsert_add(
         PaymentMonthTotal._meta.db_table,
         {"tenant_id": tenant_id, "month": month_of(payment_date)},
-        {"count": sign, "amount_milli": sign * milli(amount)},
+        {"count": sign, "amount_milli": sign * to_milli(amount)},
     )
 
 
@@ -98,7 +96,7 @@ def stats_rebuild(*, tenant) -> None:
         .values_list("invoice_date", "total")
         .iterator(chunk_size=5000)
     ):
-        months[month_of(day)] = months.get(month_of(day), 0) + milli(total)
+        months[month_of(day)] = months.get(month_of(day), 0) + to_milli(total)
     InvoiceMonthTotal.objects.bulk_create(
         InvoiceMonthTotal(tenant=tenant, month=m, invoiced_milli=v) for m, v in months.items()
     )
@@ -110,7 +108,7 @@ def stats_rebuild(*, tenant) -> None:
     ):
         acc = received.setdefault(month_of(day), [0, 0])
         acc[0] += 1
-        acc[1] += milli(amount)
+        acc[1] += to_milli(amount)
     PaymentMonthTotal.objects.bulk_create(
         PaymentMonthTotal(tenant=tenant, month=m, count=c, amount_milli=a) for m, (c, a) in received.items()
     )

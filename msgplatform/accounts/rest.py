@@ -24,6 +24,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from invoicing import api as invoicing_api
 from msgplatform.core.clock import tenant_today
 from msgplatform.core.errors import NotFound
+from msgplatform.core.ids import MAX_ID
 
 from . import selectors
 from .models import Account, AccountType, ApiToken, BillingMethod, StaffRole, Tenant, User
@@ -34,7 +35,6 @@ from .services.tokens import token_create, token_revoke
 
 # --- shared plumbing --------------------------------------------------------------------------------------------
 
-MAX_ID = 2**63 - 1
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 

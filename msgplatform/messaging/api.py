@@ -23,6 +23,7 @@ from msgplatform.accounts.rest import (
     method_perms,
     problems,
 )
+from msgplatform.core.ids import MAX_ID
 from msgplatform.core.parsers import body_read
 
 from .models import CHANNEL_CHOICES, STATUS_CHOICES, MessageRecord
@@ -107,7 +108,7 @@ class RecordOut(serializers.ModelSerializer):
 
 
 class RecordFilter(filters.FilterSet):
-    user = filters.NumberFilter(field_name="account_id", min_value=1, max_value=2**63 - 1, help_text="User id")
+    user = filters.NumberFilter(field_name="account_id", min_value=1, max_value=MAX_ID, help_text="User id")
     date_from = filters.DateFilter(field_name="day", lookup_expr="gte", help_text="Local day (admin's time zone)")
     date_to = filters.DateFilter(field_name="day", lookup_expr="lte", help_text="Local day, inclusive")
     status = filters.ChoiceFilter(choices=STATUS_CHOICES)

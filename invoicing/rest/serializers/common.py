@@ -7,11 +7,13 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import fields, serializers
 
-# The host's id field (a positive 64-bit integer): every id in a body or a query of this API is one.
 from msgplatform.accounts.rest import IdField as IdField
 
 # Dates the API accepts: the days pages accept too (one rule, msgplatform.core.clock).
 from msgplatform.core.clock import DAY_RANGE_MESSAGE, day_supported
+
+# The host's id field (a positive 64-bit integer): every id in a body or a query of this API is one.
+from msgplatform.core.ids import MAX_ID
 
 from ...models import DueStatus, InvoiceStatus
 from ...money import money_round
@@ -90,7 +92,7 @@ class IdListParam(serializers.CharField):
             ids = [int(part) for part in text.split(",") if part.strip()]
         except ValueError:
             raise serializers.ValidationError("Give ids separated by commas, e.g. 12,15.", code="invalid")
-        if any(not 1 <= i < 2**63 for i in ids) or len(ids) > 1000:
+        if any(not 1 <= i <= MAX_ID for i in ids) or len(ids) > 1000:
             raise serializers.ValidationError("Give at most 1000 positive ids.", code="invalid")
         return ids
 

@@ -29,13 +29,14 @@ from django.utils import timezone
 from msgplatform.accounts.models import Account, LedgerKind, Tenant
 from msgplatform.accounts.services.balance import balances_change
 from msgplatform.core.errors import DomainError
+from msgplatform.core.ids import MAX_ID
 
 from ...locks import INGEST_LOCK_CLASS, ingest_lock
 from ...models import IngestBatch, RecordCorrection, UsageRollup
 from ...money import amount_from_micros
 from . import storage_postgres, storage_sqlite
 from .apply import BucketKey, Changes, Known, changes_apply, known_records, record_updates
-from .parse import CHANNELS, ENCODINGS, MAX_AMOUNT, MAX_ID, MAX_PARTS, STATUSES, Parsed, RecordError, records_parse
+from .parse import CHANNELS, ENCODINGS, MAX_AMOUNT, MAX_PARTS, STATUSES, Parsed, RecordError, records_parse
 
 # The public names of the module this package replaced, for its callers.
 __all__ = [

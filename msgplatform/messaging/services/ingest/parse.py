@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from msgplatform.accounts.models import Account
+from msgplatform.core.clock import FIRST_DAY, LAST_DAY
 
 from ...models import CHANNEL_CHOICES, ENCODING_CHOICES, STATUS_CHOICES
 from ...money import micros_from_amount
@@ -33,10 +34,7 @@ MAX_AMOUNT = Decimal("1000000")  # a unit price or charge this large is a mistak
 _SIX_PLACES = Decimal("0.000001")
 _UTC = datetime.UTC
 # The local days a record may fall on: the range of every date of the API (invoicing's DayField).
-FIRST_DAY = datetime.date(1970, 1, 1)
-LAST_DAY = datetime.date(2999, 12, 31)
 _DAY_RANGE = f"must fall between {FIRST_DAY} and {LAST_DAY} in the admin's time zone"
-MAX_ID = 2**63 - 1  # the largest id of the id columns
 # Refused in text: C0 controls but tab, line feed and carriage return; DEL; C1 controls; lone surrogates (which no
 # database encoding takes). NUL breaks PostgreSQL, the others break terminals, CSV files and spreadsheets.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
