@@ -9,6 +9,7 @@ from django.test import Client
 from msgplatform.accounts.models import Account, StaffRole, Tenant, User
 
 from .factories import AccountFactory, LicenseFactory, StaffFactory, TenantFactory
+from .smtp import SmtpServer
 
 
 @dataclass
@@ -56,3 +57,13 @@ def staff_client(tenant, role) -> Client:
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL row locks (run with DATABASE_URL set)"
 )
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) on loopback that Django's mail goes to; its inbox is `smtp.messages`."""
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
+    yield server
+    server.stop()

@@ -30,15 +30,6 @@ def frozen():
         yield traveller
 
 
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
-    yield server
-    server.stop()
-
-
 def prepaid(admin, account, amount="100.00", **kw):
     return invoice_create_prepaid(
         tenant=admin.tenant, account_id=account.id, actor_id=None, recharge_amount=amount, **kw

@@ -26,7 +26,6 @@ from invoicing.services.invoices import invoice_create_prepaid, invoice_void
 from invoicing.services.payments import payment_record, payment_reverse
 from invoicing.tasks import email_sweep, pdf_sweep
 from tests.factories import AccountFactory
-from tests.smtp import SmtpServer
 
 D = datetime.date
 NOW = datetime.datetime(2026, 3, 20, 15, tzinfo=datetime.UTC)
@@ -37,15 +36,6 @@ AFTER_GRACE = max(EMAIL_SWEEP_GRACE, PDF_SWEEP_GRACE) + datetime.timedelta(secon
 def frozen():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
-    yield server
-    server.stop()
 
 
 @pytest.fixture
