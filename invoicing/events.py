@@ -142,6 +142,100 @@ def payment_reversed(invoice, payment, *, actor_id, reason: str, credited: Decim
     )
 
 
+def _account(account, kind: str, actor_id, message: str, **data) -> Event:
+    return _record(
+        kind=kind,
+        tenant_id=account.tenant_id,
+        actor_id=actor_id,
+        subject_type="account",
+        subject_id=account.pk,
+        message=message,
+        data=data,
+    )
+
+
+def _amount(row, amount: Decimal) -> str:
+    return money_format(amount, row.currency)
+
+
+# --- corrections and credits (SPEC §4) ------------------------------------------------------------------------
+
+
+def credit_note_issued(invoice, note, *, actor_id) -> Event:
+    moved = f"; {_money(invoice, note.to_customer_credit)} to customer credit" if note.to_customer_credit else ""
+    return _invoice(
+        invoice,
+        "credit_note.issued",
+        actor_id,
+        f"Credit note {note.number} of {_money(invoice, note.total)} issued on {invoice.number}: {note.reason}; "
+        f"balance due {_money(invoice, invoice.balance_due)}{moved}",
+        credit_note_id=note.pk,
+        credit_note=note.number,
+        total=str(note.total),
+        to_customer_credit=str(note.to_customer_credit),
+        credited=str(note.balance_delta),
+    )
+
+
+def credit_adjusted(account, entry, *, actor_id, reason: str) -> Event:
+    return _account(
+        account,
+        "credit.adjusted",
+        actor_id,
+        f"Customer credit of {account.name} adjusted by {_amount(account.tenant, entry.amount)}: {reason}; "
+        f"credit {_amount(account.tenant, entry.balance_after)}",
+        entry_id=entry.pk,
+        amount=str(entry.amount),
+    )
+
+
+def refund_recorded(account, refund, *, actor_id) -> Event:
+    return _account(
+        account,
+        "refund.recorded",
+        actor_id,
+        f"Refund {_amount(refund, refund.amount)} to {account.name} recorded ({refund.get_method_display()})",
+        refund_id=refund.pk,
+        amount=str(refund.amount),
+    )
+
+
+def refund_reversed(account, refund, *, actor_id, reason: str) -> Event:
+    return _account(
+        account,
+        "refund.reversed",
+        actor_id,
+        f"Refund {_amount(refund, refund.amount)} to {account.name} reversed: {reason}",
+        refund_id=refund.pk,
+        amount=str(refund.amount),
+    )
+
+
+def receipt_recorded(account, receipt, *, actor_id) -> Event:
+    kept = f", {_amount(receipt, receipt.unallocated)} kept as customer credit" if receipt.unallocated else ""
+    return _account(
+        account,
+        "receipt.recorded",
+        actor_id,
+        f"Payment {_amount(receipt, receipt.amount)} received from {account.name}: "
+        f"{_amount(receipt, receipt.allocated)} allocated to invoices{kept}",
+        receipt_id=receipt.pk,
+        amount=str(receipt.amount),
+        unallocated=str(receipt.unallocated),
+    )
+
+
+def receipt_reversed(account, receipt, *, actor_id, reason: str) -> Event:
+    return _account(
+        account,
+        "receipt.reversed",
+        actor_id,
+        f"Payment {_amount(receipt, receipt.amount)} received from {account.name} reversed: {reason}",
+        receipt_id=receipt.pk,
+        amount=str(receipt.amount),
+    )
+
+
 # --- schedules ------------------------------------------------------------------------------------------------
 
 

@@ -2,8 +2,9 @@
 
 Every lock is a `SELECT ... FOR UPDATE` held until the caller's transaction ends (so each helper must run inside
 `transaction.atomic`). Lock order, when a transaction takes several: tenant usage lock (host, `UsageSource.lock`)
--> schedules (id order) -> invoice -> payment -> the admin's number sequence. Taking them in this order everywhere
-is what keeps concurrent approvals, payments and billing runs free of deadlocks.
+-> schedules (id order) -> invoices (id order) -> payments -> the admin's number sequences (invoice or credit note)
+-> the user's customer credit -> the account (host ledger) -> counters. Taking them in this order everywhere is
+what keeps concurrent approvals, payments, credit notes, credit applications and billing runs free of deadlocks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.db import IntegrityError, transaction
 from msgplatform.accounts.models import Tenant
 from msgplatform.core.errors import NotFound
 
-from .models import BillingSchedule, Invoice, InvoiceSequence, Payment
+from .models import BillingSchedule, CreditNoteSequence, CustomerCredit, Invoice, InvoiceSequence, Payment
 
 
 def invoice_lock(*, tenant, invoice_id) -> Invoice:
@@ -23,6 +24,13 @@ def invoice_lock(*, tenant, invoice_id) -> Invoice:
         return Invoice.objects.select_for_update().get(tenant=tenant, pk=int(invoice_id))
     except (Invoice.DoesNotExist, TypeError, ValueError):
         raise NotFound("No such invoice.")
+
+
+def invoices_lock(*, tenant, invoice_ids) -> dict[int, Invoice]:
+    """Several of the tenant's invoices, row-locked in id order (a payment across invoices never waits in a circle
+    with another); returns them by id. Ids of another tenant are simply absent."""
+    locked = Invoice.objects.select_for_update().filter(tenant=tenant, pk__in=sorted(set(invoice_ids))).order_by("id")
+    return {invoice.pk: invoice for invoice in locked}
 
 
 def invoice_lock_briefly(invoice_id: int) -> None:
@@ -71,6 +79,32 @@ def sequence_lock(*, tenant_id: int) -> InvoiceSequence:
         pass  # created by a concurrent approval; it exists now
     row = InvoiceSequence.objects.select_for_update().get(tenant_id=tenant_id)
     return row
+
+
+def credit_note_sequence_lock(*, tenant_id: int) -> CreditNoteSequence:
+    """The admin's credit-note counter, row-locked until the issuing transaction ends (gapless like invoices')."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("the credit-note number must be taken inside the issuing transaction")
+    try:
+        with transaction.atomic():
+            CreditNoteSequence.objects.get_or_create(tenant_id=tenant_id)
+    except IntegrityError:
+        pass  # created by a concurrent issue; it exists now
+    return CreditNoteSequence.objects.select_for_update().get(tenant_id=tenant_id)
+
+
+def customer_credit_lock(*, account) -> CustomerCredit:
+    """The user's customer credit, row-locked: every source and use of it is serial, so it is never spent twice."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("customer credit is locked inside the transaction that moves it")
+    try:
+        with transaction.atomic():
+            CustomerCredit.objects.get_or_create(
+                account_id=account.pk, defaults={"tenant_id": account.tenant_id, "currency": account.tenant.currency}
+            )
+    except IntegrityError:
+        pass  # created by a concurrent change; it exists now
+    return CustomerCredit.objects.select_for_update().get(account_id=account.pk)
 
 
 def tenant_lock(tenant: Tenant) -> Tenant:

@@ -141,3 +141,20 @@ def to_milli(amount: Decimal) -> int:
 def from_milli(value: int) -> Decimal:
     """Integer thousandths back to an amount."""
     return Decimal(value) / MILLI
+
+
+# --- credit notes (SPEC §4) ----------------------------------------------------------------------------------
+
+
+def credit_note_taxes(
+    *, subtotal: Decimal, remaining_subtotal: Decimal, taxes: Sequence[tuple[Decimal, Decimal]], currency: str
+) -> list[Decimal]:
+    """The tax amounts of a credit note of `subtotal`, one per invoice tax given as (rate, amount left uncredited).
+
+    Each is the invoice's frozen rate on the credit note's subtotal, half-up, like an invoice's; a credit note that
+    credits everything left of the subtotal takes exactly the tax left, so the credit notes of an invoice add up to
+    its total and never above it (rounded taxes of parts can exceed the rounded tax of the whole by a cent).
+    """
+    if subtotal >= remaining_subtotal:
+        return [left for _rate, left in taxes]
+    return [min(money_round(subtotal * rate / HUNDRED, currency), left) for rate, left in taxes]

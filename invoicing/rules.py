@@ -18,6 +18,7 @@ class Action:
     REMIND = "remind"
     DOWNLOAD = "download"
     EMAIL = "email"
+    CREDIT_NOTE = "credit_note"
 
 
 # status -> actions always offered in that status; conditional ones are added by invoice_actions().
@@ -49,14 +50,21 @@ def invoice_actions(invoice: Invoice, *, has_active_payments: bool | None = None
     if invoice.status == InvoiceStatus.APPROVED:
         if invoice.balance_due > 0:
             actions += [Action.RECORD_PAYMENT, Action.REMIND]
+        if invoice.total - invoice.credited_total > 0:
+            actions.append(Action.CREDIT_NOTE)
         paid_any = invoice.amount_paid > 0 if has_active_payments is None else has_active_payments
-        if not paid_any:
+        if not paid_any and not invoice.credited_total:
             actions.append(Action.VOID)
     return actions
 
 
-def payment_status_for(*, total, amount_paid) -> str:
-    if amount_paid >= total:
+def payment_status_for(*, total, amount_paid, credited_total=0) -> str:
+    """The payment axis from the applied amount and the effective total (SPEC §4): an invoice its credit notes
+    settle entirely is "credited"; a zero-total invoice is paid."""
+    effective = total - credited_total
+    if total > 0 and effective <= 0:
+        return PaymentStatus.CREDITED
+    if amount_paid >= effective:
         return PaymentStatus.PAID
     if amount_paid > 0:
         return PaymentStatus.PARTIALLY_PAID

@@ -24,6 +24,8 @@ class PaymentStatus(models.TextChoices):
     UNPAID = "unpaid", "Unpaid"
     PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
+    # Settled by credit notes: the effective total is zero (SPEC §4).
+    CREDITED = "credited", "Credited"
 
 
 class DueStatus(models.TextChoices):
@@ -60,6 +62,10 @@ class Invoice(models.Model):
     total = models.DecimalField(**MONEY)
     amount_paid = models.DecimalField(**MONEY)
     balance_due = models.DecimalField(**MONEY)
+    # Credit notes issued against the invoice (SPEC §4): effective total = total - credited_total, effective base =
+    # credit_base - credited_subtotal; amount_paid is what is applied, never above the effective total.
+    credited_subtotal = models.DecimalField(**MONEY, db_default=0)
+    credited_total = models.DecimalField(**MONEY, db_default=0)
     # What payments have credited to the account's balance so far (SPEC §2 cumulative rule), and its base:
     # the recharge amount (prepaid) or the usage subtotal (postpaid), before tax.
     credit_base = models.DecimalField(**MONEY)
@@ -99,7 +105,12 @@ class Invoice(models.Model):
                 name="invoice_number_iff_not_draft",
             ),
             models.CheckConstraint(
-                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")), name="invoice_paid_within_total"
+                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total") - F("credited_total")),
+                name="invoice_paid_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(credited_total__gte=0) & Q(credited_total__lte=F("total")) & Q(credited_subtotal__gte=0),
+                name="invoice_credited_within_total",
             ),
             # Exactly-once recurring billing: one non-void invoice per schedule and period start.
             models.UniqueConstraint(
@@ -109,7 +120,9 @@ class Invoice(models.Model):
             ),
             # Equalities within half a thousandth: exact on PostgreSQL; the tolerance absorbs SQLite's binary floats.
             models.CheckConstraint(
-                condition=LessThan(Abs(F("balance_due") - F("total") + F("amount_paid")), Decimal("0.0005")),
+                condition=LessThan(
+                    Abs(F("balance_due") - F("total") + F("credited_total") + F("amount_paid")), Decimal("0.0005")
+                ),
                 name="invoice_balance",
             ),
             models.CheckConstraint(
@@ -177,6 +190,16 @@ class Invoice(models.Model):
     def is_postpaid(self) -> bool:
         return self.billing_method == "postpaid"
 
+    @property
+    def effective_total(self) -> Decimal:
+        """The total less its credit notes (SPEC §4): what the user owes in all."""
+        return self.total - self.credited_total
+
+    @property
+    def effective_base(self) -> Decimal:
+        """The credit base less the credit notes' subtotals: what paying in full credits to the balance."""
+        return self.credit_base - self.credited_subtotal
+
 
 class LineKind(models.TextChoices):
     RECHARGE = "recharge", "Recharge"
@@ -201,6 +224,8 @@ class InvoiceLine(models.Model):
     parts = models.BigIntegerField(default=0)
     raw_charge = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     usage_day = models.DateField(null=True, blank=True, help_text="Prior-period lines: the day of the usage")
+    # What credit notes have credited of this line so far (never above its amount).
+    credited_amount = models.DecimalField(max_digits=18, decimal_places=3, default=0, db_default=0)
 
     class Meta:
         ordering = ["position"]
@@ -228,16 +253,28 @@ class PaymentType(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# A payment is money received (a PaymentType) or customer credit applied to the invoice (SPEC §4).
+CREDIT_PAYMENT = "credit"
+PAYMENT_KINDS = [*PaymentType.choices, (CREDIT_PAYMENT, "Customer credit")]
+
+
 class Payment(models.Model):
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="payments")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=18, decimal_places=3)
     payment_date = models.DateField()
-    payment_type = models.CharField(max_length=16, choices=PaymentType.choices)
+    payment_type = models.CharField(max_length=16, choices=PAYMENT_KINDS)
     transaction_id = models.CharField(max_length=100, blank=True)
     bank_reference = models.CharField(max_length=100, blank=True)
     notes = models.TextField(blank=True)
+    # An allocation of a payment received for the user (several invoices at once); reversed with it as a whole.
+    receipt = models.ForeignKey(
+        "invoicing.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
+    # The part of this payment that a later credit note moved to the user's customer credit (applied = amount -
+    # moved_to_credit). Reversing a money payment takes that credit back too.
+    moved_to_credit = models.DecimalField(max_digits=18, decimal_places=3, default=0, db_default=0)
     credit_delta = models.DecimalField(max_digits=18, decimal_places=3, default=0)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -251,6 +288,9 @@ class Payment(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(moved_to_credit__gte=0) & Q(moved_to_credit__lte=F("amount")), name="payment_moved_within"
+            ),
             models.UniqueConstraint(
                 fields=["tenant", "transaction_id"], condition=~Q(transaction_id=""), name="payment_txn_unique"
             ),
@@ -263,3 +303,12 @@ class Payment(models.Model):
     @property
     def is_reversed(self) -> bool:
         return self.reversed_at is not None
+
+    @property
+    def applied(self) -> Decimal:
+        """What of the payment is on the invoice now (a credit note may have moved the rest to customer credit)."""
+        return self.amount - self.moved_to_credit
+
+    @property
+    def is_credit(self) -> bool:
+        return self.payment_type == CREDIT_PAYMENT

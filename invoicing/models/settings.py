@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 DEFAULT_NUMBER_FORMAT = "INV-{YYYY}-{seq:05}"
+DEFAULT_CREDIT_NOTE_FORMAT = "CN-{YYYY}-{seq:05}"
 
 
 class InvoicingSettings(models.Model):
@@ -17,6 +18,7 @@ class InvoicingSettings(models.Model):
     business_email = models.EmailField(blank=True)
     logo = models.FileField(upload_to="logos/", blank=True)
     number_format = models.CharField(max_length=60, default=DEFAULT_NUMBER_FORMAT)
+    credit_note_number_format = models.CharField(max_length=60, default=DEFAULT_CREDIT_NOTE_FORMAT)
     default_due_days = models.PositiveSmallIntegerField(default=15, validators=[MaxValueValidator(365)])
     default_terms = models.TextField(blank=True, default="Payment due within the stated due date.")
     default_notes = models.TextField(blank=True, default="Thank you for your business.")

@@ -28,7 +28,10 @@ class InvoiceMonthTotal(models.Model):
 
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE)
     month = models.DateField()
-    invoiced_milli = models.BigIntegerField(default=0)
+    invoiced_milli = models.BigIntegerField(default=0, db_default=0)
+    # Credit notes issued in the month (by issue date): how many and their totals.
+    credited_count = models.BigIntegerField(default=0, db_default=0)
+    credited_milli = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "month"], name="invoice_month_key")]

@@ -26,6 +26,7 @@ SETTINGS_FIELDS = {
     "business_tax_id",
     "business_email",
     "number_format",
+    "credit_note_number_format",
     "default_due_days",
     "default_terms",
     "default_notes",
@@ -60,6 +61,10 @@ def settings_update(*, tenant, actor_id: int | None, **changes: Any) -> Invoicin
         raise ValidationFailed(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
     if "number_format" in changes:
         changes["number_format"] = number_format_validate(changes["number_format"])
+    if "credit_note_number_format" in changes:
+        changes["credit_note_number_format"] = number_format_validate(
+            changes["credit_note_number_format"], field="credit_note_number_format"
+        )
     if "default_due_days" in changes:
         days = int(changes["default_due_days"])
         if not 0 <= days <= 365:

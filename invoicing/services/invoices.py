@@ -411,6 +411,11 @@ def invoice_void(*, tenant, invoice_id, actor_id, reason: str) -> Invoice:
         raise Conflict(f"Invoice {invoice} is already void.", code="already_void")
     if invoice.payments.filter(reversed_at__isnull=True).exists():
         raise Conflict(f"Invoice {invoice} has payments; reverse them before voiding.", code="has_payments")
+    if invoice.credit_notes.exists():
+        raise Conflict(
+            f"Invoice {invoice} has credit notes; it is corrected by them and cannot be voided.",
+            code="has_credit_notes",
+        )
     before = state_of(invoice)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()

@@ -10,8 +10,8 @@ import re
 
 from msgplatform.core.errors import ValidationFailed
 
-from ..locks import sequence_lock
-from ..models import InvoiceSequence
+from ..locks import credit_note_sequence_lock, sequence_lock
+from ..models import CreditNoteSequence, InvoiceSequence
 
 _TOKEN = re.compile(r"\{(YYYY|YY|MM|DD|seq(?::0?(\d{1,2}))?)\}")
 
@@ -20,26 +20,22 @@ _TOKEN = re.compile(r"\{(YYYY|YY|MM|DD|seq(?::0?(\d{1,2}))?)\}")
 _ALLOWED = re.compile(r"[A-Za-z0-9 ._/#-]*")
 
 
-def number_format_validate(fmt: str) -> str:
+def number_format_validate(fmt: str, field: str = "number_format") -> str:
     """The admin's number format, or a field error: {seq} present, known tokens only, letters, digits, spaces and
     . _ / # - around them (no quotes, no control characters such as CR/LF), numbers of at most 60 characters."""
     fmt = (fmt or "").strip()
     if not fmt or "{seq" not in fmt:
-        raise ValidationFailed(
-            "The number format must contain {seq} (for example INV-{YYYY}-{seq:05}).", field="number_format"
-        )
+        raise ValidationFailed("The number format must contain {seq} (for example INV-{YYYY}-{seq:05}).", field=field)
     leftover = _TOKEN.sub("", fmt)
     if "{" in leftover or "}" in leftover:
-        raise ValidationFailed(
-            "Unknown token in the number format; use {YYYY} {YY} {MM} {DD} {seq:05}.", field="number_format"
-        )
+        raise ValidationFailed("Unknown token in the number format; use {YYYY} {YY} {MM} {DD} {seq:05}.", field=field)
     if not _ALLOWED.fullmatch(leftover):
         raise ValidationFailed(
             "Use letters, digits, spaces and . _ / # - around the tokens (no quotes or line breaks).",
-            field="number_format",
+            field=field,
         )
     if len(number_render(fmt, 10**9, datetime.date(2000, 1, 1))) > 60:
-        raise ValidationFailed("The number format makes numbers longer than 60 characters.", field="number_format")
+        raise ValidationFailed("The number format makes numbers longer than 60 characters.", field=field)
     return fmt
 
 
@@ -65,4 +61,12 @@ def sequence_next(*, tenant_id: int) -> int:
     row = sequence_lock(tenant_id=tenant_id)
     row.last_value += 1
     InvoiceSequence.objects.filter(pk=row.pk).update(last_value=row.last_value)
+    return row.last_value
+
+
+def credit_note_sequence_next(*, tenant_id: int) -> int:
+    """Take the next value of the admin's credit-note counter, locked until the issuing transaction ends."""
+    row = credit_note_sequence_lock(tenant_id=tenant_id)
+    row.last_value += 1
+    CreditNoteSequence.objects.filter(pk=row.pk).update(last_value=row.last_value)
     return row.last_value

@@ -12,7 +12,17 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count
 
-from ..models import Invoice, InvoiceMonthTotal, InvoiceStatus, InvoiceTally, Payment, PaymentMonthTotal
+from ..models import (
+    CREDIT_PAYMENT,
+    CreditNote,
+    Invoice,
+    InvoiceMonthTotal,
+    InvoiceStatus,
+    InvoiceTally,
+    Payment,
+    PaymentMonthTotal,
+    Receipt,
+)
 from ..money import to_milli
 
 
@@ -69,11 +79,24 @@ def invoice_counted(*, tenant_id: int, before: tuple | None, after: tuple | None
             )
 
 
-def payment_counted(*, tenant_id: int, payment_date: datetime.date, amount: Decimal, sign: int) -> None:
+def payment_counted(
+    *, tenant_id: int, payment_date: datetime.date, amount: Decimal, sign: int, counted: bool = True
+) -> None:
+    """Money received (or, sign -1, its reversal): payments of invoices, and with `counted` False the part of a
+    payment for a user kept as customer credit (money received, but no payment of an invoice). Applications of
+    customer credit are not money received and are not counted."""
     _upsert_add(
         PaymentMonthTotal._meta.db_table,
         {"tenant_id": tenant_id, "month": month_of(payment_date)},
-        {"count": sign, "amount_milli": sign * to_milli(amount)},
+        {"count": sign if counted else 0, "amount_milli": sign * to_milli(amount)},
+    )
+
+
+def credit_note_counted(*, tenant_id: int, issue_date: datetime.date, total: Decimal) -> None:
+    _upsert_add(
+        InvoiceMonthTotal._meta.db_table,
+        {"tenant_id": tenant_id, "month": month_of(issue_date)},
+        {"credited_count": 1, "credited_milli": to_milli(total)},
     )
 
 
@@ -97,18 +120,37 @@ def stats_rebuild(*, tenant) -> None:
         .iterator(chunk_size=5000)
     ):
         months[month_of(day)] = months.get(month_of(day), 0) + to_milli(total)
+    credited: dict[datetime.date, list[int]] = {}
+    for day, total in CreditNote.objects.filter(tenant=tenant).values_list("issue_date", "total").iterator(5000):
+        acc = credited.setdefault(month_of(day), [0, 0])
+        acc[0] += 1
+        acc[1] += to_milli(total)
     InvoiceMonthTotal.objects.bulk_create(
-        InvoiceMonthTotal(tenant=tenant, month=m, invoiced_milli=v) for m, v in months.items()
+        InvoiceMonthTotal(
+            tenant=tenant,
+            month=m,
+            invoiced_milli=months.get(m, 0),
+            credited_count=credited.get(m, [0, 0])[0],
+            credited_milli=credited.get(m, [0, 0])[1],
+        )
+        for m in set(months) | set(credited)
     )
     received: dict[datetime.date, list[int]] = {}
     for day, amount in (
         Payment.objects.filter(tenant=tenant, reversed_at__isnull=True)
+        .exclude(payment_type=CREDIT_PAYMENT)
         .values_list("payment_date", "amount")
         .iterator(chunk_size=5000)
     ):
         acc = received.setdefault(month_of(day), [0, 0])
         acc[0] += 1
         acc[1] += to_milli(amount)
+    for day, amount in (
+        Receipt.objects.filter(tenant=tenant, reversed_at__isnull=True, unallocated__gt=0)
+        .values_list("payment_date", "unallocated")
+        .iterator(chunk_size=5000)
+    ):
+        received.setdefault(month_of(day), [0, 0])[1] += to_milli(amount)
     PaymentMonthTotal.objects.bulk_create(
         PaymentMonthTotal(tenant=tenant, month=m, count=c, amount_milli=a) for m, (c, a) in received.items()
     )
@@ -123,7 +165,9 @@ def stats_snapshot(*, tenant) -> dict:
             if t.count
         ),
         "invoiced": sorted(
-            (m.month, m.invoiced_milli) for m in InvoiceMonthTotal.objects.filter(tenant=tenant) if m.invoiced_milli
+            (m.month, m.invoiced_milli, m.credited_count, m.credited_milli)
+            for m in InvoiceMonthTotal.objects.filter(tenant=tenant)
+            if m.invoiced_milli or m.credited_count or m.credited_milli
         ),
         "received": sorted(
             (p.month, p.count, p.amount_milli)

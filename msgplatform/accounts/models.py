@@ -149,6 +149,7 @@ class LedgerKind(models.TextChoices):
     INVOICE_PAYMENT = "invoice_payment", "Postpaid invoice payment"
     PAYMENT_REVERSAL = "payment_reversal", "Payment reversed"
     ROUNDING = "rounding", "Invoice rounding"
+    CREDIT_NOTE = "credit_note", "Credit note"
     ADJUSTMENT = "adjustment", "Manual adjustment"
 
 
