@@ -50,11 +50,11 @@ def invoice_actions(invoice: Invoice, *, has_active_payments: bool | None = None
     if invoice.status == InvoiceStatus.APPROVED:
         if invoice.balance_due > 0:
             actions += [Action.RECORD_PAYMENT, Action.REMIND]
-        if invoice.total - invoice.credited_total > 0:
-            actions.append(Action.CREDIT_NOTE)
         paid_any = invoice.amount_paid > 0 if has_active_payments is None else has_active_payments
         if not paid_any and not invoice.credited_total:
             actions.append(Action.VOID)
+        if invoice.total - invoice.credited_total > 0:
+            actions.append(Action.CREDIT_NOTE)
     return actions
 
 

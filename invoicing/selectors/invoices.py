@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
@@ -39,9 +40,20 @@ from msgplatform.core.ids import ids_parse
 from msgplatform.core.models import Event
 
 from ..conf import usage_source
-from ..models import DueStatus, EmailLog, Invoice, InvoiceLine, InvoiceStatus, InvoiceTax, Payment, PaymentStatus
+from ..models import (
+    CreditNote,
+    DueStatus,
+    EmailLog,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    InvoiceTax,
+    Payment,
+    PaymentStatus,
+)
 from ..rules import Due, due_status, invoice_actions
 from .activity import invoice_events
+from .credits import customer_credit_balance
 
 TABS = ("all", "postpaid", "prepaid", "drafts")
 COUNT_CAP = 10_000
@@ -238,6 +250,8 @@ class InvoiceDetail:
     emails: tuple[EmailLog, ...]  # newest first, at most DETAIL_EMAILS
     events: tuple[Event, ...]  # oldest first, at most DETAIL_EVENTS
     late_usage: bool  # a postpaid draft whose period got usage after it was generated: regenerate to include it
+    credit_notes: tuple[CreditNote, ...]  # in issue order
+    available_credit: Decimal  # the user's customer credit, which "apply available credit" may use
 
 
 def invoice_detail_get(*, tenant, invoice_id) -> InvoiceDetail:
@@ -258,6 +272,8 @@ def invoice_detail_get(*, tenant, invoice_id) -> InvoiceDetail:
         emails=tuple(invoice.emails.order_by("-id")[:DETAIL_EMAILS]),
         events=tuple(invoice_events(tenant=tenant, invoice_id=invoice.pk)[:DETAIL_EVENTS]),
         late_usage=invoice_has_late_usage(invoice),
+        credit_notes=tuple(invoice.credit_notes.order_by("issue_date", "id")),
+        available_credit=customer_credit_balance(invoice.account),
     )
 
 

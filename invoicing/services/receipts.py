@@ -20,19 +20,11 @@ from .. import events
 from ..locks import customer_credit_lock, invoices_lock, payment_lock
 from ..models import CreditEntryKind, Invoice, InvoiceStatus, Payment, Receipt
 from ..money import ZERO, money_format, money_parse
+from ..selectors.invoices import open_invoices
 from .builder import billing_account
 from .customer_credit import credit_move
 from .payments import _payment_guards, payment_apply, payment_unapply, transaction_id_free
 from .stats import payment_counted
-
-
-def open_invoices(*, tenant, account_id) -> list[Invoice]:
-    """The user's approved invoices with money owing, oldest due first (the default allocation order)."""
-    return list(
-        Invoice.objects.filter(
-            tenant=tenant, account_id=account_id, status=InvoiceStatus.APPROVED, balance_due__gt=0
-        ).order_by("due_date", "invoice_date", "id")
-    )
 
 
 def allocation_default(invoices: list[Invoice], amount: Decimal) -> list[tuple[int, Decimal]]:

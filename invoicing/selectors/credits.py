@@ -1,0 +1,162 @@
+"""Reads of corrections and credits: credit notes (the search list with its filters, one note with its lines and
+taxes), a user's customer credit with its ledger, refunds and payments received for a user (receipts).
+
+Every query filters by the tenant first; another tenant's row is NotFound, never "forbidden".
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from msgplatform.accounts.models import Account
+from msgplatform.core.errors import NotFound, ValidationFailed
+
+from ..models import CreditEntry, CreditNote, CustomerCredit, Invoice, Receipt, Refund
+from ..money import ZERO
+
+
+def _id(value, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed("Give a number.", field=field)
+
+
+@dataclass(frozen=True)
+class CreditNoteFilters:
+    account_id: int | None = None
+    invoice_id: int | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    text: str = ""  # credit-note number, invoice number or user name contains
+
+
+def credit_notes_list(*, tenant, filters: CreditNoteFilters | None = None) -> QuerySet[CreditNote]:
+    """The tenant's credit notes, newest first (issue date, then id), with their invoice and user."""
+    f = filters or CreditNoteFilters()
+    if f.date_from and f.date_to and f.date_to < f.date_from:
+        raise ValidationFailed("The date range ends before it starts.", field="date_to")
+    qs = CreditNote.objects.filter(tenant=tenant)
+    if f.account_id is not None:
+        qs = qs.filter(account_id=_id(f.account_id, "user"))
+    if f.invoice_id is not None:
+        qs = qs.filter(invoice_id=_id(f.invoice_id, "invoice"))
+    if f.date_from:
+        qs = qs.filter(issue_date__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(issue_date__lte=f.date_to)
+    text = (f.text or "").strip()
+    if text:
+        qs = qs.filter(
+            Q(number__icontains=text) | Q(invoice__number__icontains=text) | Q(account__name__icontains=text)
+        )
+    return qs.select_related("invoice", "account").order_by("-issue_date", "-id")
+
+
+def credit_note_get(*, tenant, credit_note_id) -> CreditNote:
+    """The tenant's credit note with its invoice and user (lines and taxes through its managers), or NotFound."""
+    try:
+        return CreditNote.objects.select_related("invoice", "account", "created_by").get(
+            tenant=tenant, pk=int(credit_note_id)
+        )
+    except (CreditNote.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such credit note.")
+
+
+def invoice_credit_notes(invoice: Invoice) -> list[CreditNote]:
+    """The credit notes of one invoice, in issue order."""
+    return list(invoice.credit_notes.order_by("issue_date", "id"))
+
+
+def customer_credit_balance(account: Account) -> Decimal:
+    """The user's customer credit now (zero when it never had any)."""
+    row = CustomerCredit.objects.filter(account=account).values_list("balance", flat=True).first()
+    return ZERO if row is None else row
+
+
+@dataclass(frozen=True)
+class CustomerCreditView:
+    account: Account
+    currency: str
+    balance: Decimal
+    entries: tuple[CreditEntry, ...]  # newest first
+    refunds: tuple[Refund, ...]  # newest first
+    receipts: tuple[Receipt, ...]  # newest first
+
+
+LEDGER_ROWS = 200
+
+
+def customer_credit_get(*, tenant, account_id) -> CustomerCreditView:
+    """One of the tenant's users' customer credit, its latest ledger rows, refunds and payments received."""
+    try:
+        account = Account.objects.get(tenant=tenant, pk=int(account_id))
+    except (Account.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such user.")
+    return CustomerCreditView(
+        account=account,
+        currency=tenant.currency,
+        balance=customer_credit_balance(account),
+        entries=tuple(
+            CreditEntry.objects.filter(account=account)
+            .select_related("credit_note", "payment__invoice", "receipt", "refund")
+            .order_by("-id")[:LEDGER_ROWS]
+        ),
+        refunds=tuple(
+            Refund.objects.filter(tenant=tenant, account=account).order_by("-refund_date", "-id")[:LEDGER_ROWS]
+        ),
+        receipts=tuple(
+            Receipt.objects.filter(tenant=tenant, account=account).order_by("-payment_date", "-id")[:LEDGER_ROWS]
+        ),
+    )
+
+
+def refunds_list(
+    *, tenant, account_id=None, date_from: datetime.date | None = None, date_to: datetime.date | None = None
+) -> QuerySet[Refund]:
+    qs = Refund.objects.filter(tenant=tenant)
+    if account_id not in (None, ""):
+        qs = qs.filter(account_id=_id(account_id, "user"))
+    if date_from:
+        qs = qs.filter(refund_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(refund_date__lte=date_to)
+    return qs.select_related("account").order_by("-refund_date", "-id")
+
+
+def refund_get(*, tenant, refund_id) -> Refund:
+    try:
+        return Refund.objects.select_related("account").get(tenant=tenant, pk=int(refund_id))
+    except (Refund.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such refund.")
+
+
+def receipts_list(
+    *, tenant, account_id=None, date_from: datetime.date | None = None, date_to: datetime.date | None = None
+) -> QuerySet[Receipt]:
+    qs = Receipt.objects.filter(tenant=tenant)
+    if account_id not in (None, ""):
+        qs = qs.filter(account_id=_id(account_id, "user"))
+    if date_from:
+        qs = qs.filter(payment_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(payment_date__lte=date_to)
+    return qs.select_related("account").order_by("-payment_date", "-id")
+
+
+def receipt_get(*, tenant, receipt_id) -> Receipt:
+    """The tenant's payment received for a user, with its allocations (payments and their invoices)."""
+    try:
+        return (
+            Receipt.objects.select_related("account")
+            .prefetch_related("allocations__invoice")
+            .get(tenant=tenant, pk=int(receipt_id))
+        )
+    except (Receipt.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such payment.")
