@@ -5,7 +5,8 @@ Four small queries whatever the number of invoices:
 1. invoice counts by (status, payment status, source) from the maintained counters (models/stats.py);
 2. owing invoices (approved, balance due > 0): conditional aggregates over the partial index inv_tenant_open_due
    (owing amounts depend on "today", so they are read, not counted);
-3. invoiced per month and 4. received per month (with payment counts) from the monthly counters.
+3. invoiced and credited (credit notes) per month and 4. received per month (with payment counts) from the monthly
+   counters.
 
 The counters are written by the services in the same transaction as each change (services/stats.py) and checked
 against a direct aggregate by the tests. Void invoices count in no figure except `void`; reversed payments count
@@ -42,6 +43,7 @@ class MonthFigures:
     month: datetime.date  # first day of the month
     invoiced: Decimal  # total of the approved invoices dated in the month
     received: Decimal  # payments (not reversed) dated in the month
+    credited: Decimal = ZERO  # totals of the credit notes issued in the month
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class DashboardFigures:
     received_this_month: Decimal
     recurring: int  # created by a billing schedule, not void
     payments: int  # payments recorded and not reversed, all time
+    credited: int  # approved invoices settled entirely by credit notes (payment status "credited")
+    credit_notes: int  # credit notes issued, all time
+    credited_amount: Decimal  # their totals, all time
     series: tuple[MonthFigures, ...]  # SERIES_MONTHS months, oldest first, today's month last
 
     @property
@@ -101,12 +106,18 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
         overdue_count=Count("tenant", filter=overdue),
     )
 
-    # 3. Invoiced per month of the window (approved invoices only).
+    # 3. Invoiced per month of the window (approved invoices only), and credit notes per issue month (all time).
     invoiced: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
-    for month, value in InvoiceMonthTotal.objects.filter(tenant=tenant, month__gte=first, month__lt=end).values_list(
-        "month", "invoiced_milli"
+    credited: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
+    credit_notes, credited_milli = 0, 0
+    for month, value, n, credit_value in InvoiceMonthTotal.objects.filter(tenant=tenant).values_list(
+        "month", "invoiced_milli", "credited_count", "credited_milli"
     ):
-        invoiced[month] += from_milli(value)
+        credit_notes += n
+        credited_milli += credit_value
+        if first <= month < end:
+            invoiced[month] += from_milli(value)
+            credited[month] += from_milli(credit_value)
 
     # 4. Payments not reversed: how many (all time), and received per month of the window.
     received: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
@@ -122,7 +133,12 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
         return money_round(value if value is not None else ZERO, currency)
 
     series = tuple(
-        MonthFigures(month=month, invoiced=money(invoiced[month]), received=money(received[month]))
+        MonthFigures(
+            month=month,
+            invoiced=money(invoiced[month]),
+            received=money(received[month]),
+            credited=money(credited[month]),
+        )
         for month in starts[:-1]
     )
     return DashboardFigures(
@@ -141,5 +157,8 @@ def dashboard_figures(*, tenant, today: datetime.date | None = None) -> Dashboar
         received_this_month=series[-1].received,
         recurring=counts["recurring"],
         payments=payments,
+        credited=counts[PaymentStatus.CREDITED],
+        credit_notes=credit_notes,
+        credited_amount=money(from_milli(credited_milli)),
         series=series,
     )

@@ -40,3 +40,28 @@ def test_dashboard_chart_data_covers_twelve_months(admin, book):
     assert data["invoiced"][-1] == "1075.00" and data["received"][-1] == "500.00"
     assert data["received_text"][-1] == "$500.00"
     assert "chart.umd.min.js" in page and 'id="invoiced-received-chart"' in page
+
+
+def test_dashboard_counts_credit_notes_and_invoices_they_settle(admin, user):
+    from invoicing.services.credit_notes import credit_note_issue
+    from invoicing.services.stats import stats_rebuild, stats_snapshot
+
+    first = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="40.00")
+    second = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="100.00")
+    credit_note_issue(tenant=admin.tenant, invoice_id=first.id, actor_id=None, reason="cancelled", amount="40.00")
+    credit_note_issue(tenant=admin.tenant, invoice_id=second.id, actor_id=None, reason="discount", amount="12.50")
+
+    page = staff_client(admin.tenant, StaffRole.VIEWER).get("/invoicing/").content.decode()
+
+    def tile(test_id):
+        return re.search(rf'data-testid="{test_id}">([^<]*)<', page).group(1)
+
+    assert tile("credit-notes") == "2" and tile("credited-amount") == "$52.50"
+    assert tile("credited-invoices") == "1"
+    assert tile("unsettled-count") == "1" and tile("outstanding") == "$87.50"
+    body = admin.client.get("/api/v1/dashboard/").json()
+    assert (body["credit_notes"], body["credited_amount"], body["credited"]) == (2, "52.50", 1)
+    assert body["series"][-1]["credited"] == "52.50"
+    counters = stats_snapshot(tenant=admin.tenant)
+    stats_rebuild(tenant=admin.tenant)
+    assert stats_snapshot(tenant=admin.tenant) == counters

@@ -62,6 +62,7 @@ class MonthFiguresOut(serializers.Serializer):
     month = serializers.DateField(help_text="First day of the month")
     invoiced = MoneyField()
     received = MoneyField()
+    credited = MoneyField(help_text="Totals of the credit notes issued in the month")
 
 
 class DashboardOut(serializers.Serializer):
@@ -81,6 +82,9 @@ class DashboardOut(serializers.Serializer):
     received_this_month = MoneyField()
     recurring = serializers.IntegerField()
     payments = serializers.IntegerField()
+    credited = serializers.IntegerField(help_text="Approved invoices settled entirely by credit notes")
+    credit_notes = serializers.IntegerField(help_text="Credit notes issued, all time")
+    credited_amount = MoneyField(help_text="Totals of the credit notes issued, all time")
     series = MonthFiguresOut(many=True)
 
 
