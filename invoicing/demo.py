@@ -5,7 +5,8 @@ The host hands over its accounts, the months of the history (oldest first, the c
 each account's usage in each month, and a callback that ingests one month's messaging records. Month by month, the
 prepaid users recharge first and then send (a prepaid balance never goes below zero); once a month is over, its
 postpaid usage is invoiced. At the end, the schedules catch up in one billing run, some invoices are voided, one
-payment is reversed, and reminders and invoice emails wait in the outbox.
+payment is reversed, some invoices are corrected by credit notes, one user pays several invoices with one transfer,
+and reminders and invoice emails wait in the outbox.
 """
 
 import datetime
@@ -21,13 +22,16 @@ from msgplatform.accounts.models import BillingMethod
 from msgplatform.core.clock import tenant_today
 
 from .models import Invoice, InvoiceSource, InvoiceStatus, PaymentType
+from .money import money_round
 from .services.billing_runs import billing_run_start
+from .services.credit_notes import credit_note_issue
 from .services.configuration import (
     bank_details_update,
     settings_logo_set,
     settings_update,
     tax_rate_create,
 )
+from .services.customer_credit import credit_adjust, refund_record
 from .services.emails import invoice_email_send
 from .services.invoices import (
     ClaimInput,
@@ -36,7 +40,8 @@ from .services.invoices import (
     invoice_create_prepaid,
     invoice_void,
 )
-from .services.payments import payment_record, payment_reverse
+from .services.payments import credit_apply, payment_record, payment_reverse
+from .services.receipts import receipt_record
 from .services.recurring import schedule_create, schedule_stop
 from .services.reminders import bulk_reminder_start
 
@@ -263,6 +268,95 @@ class _History:
         partial = self._recharge(other, day=current, amount=Decimal("200"), claim=False)
         self._pay(partial, days=0, amount=Decimal("80.00"))
 
+    def corrections(self) -> None:
+        """Credit notes, customer credit and a payment across invoices (SPEC §4): a paid postpaid invoice credited in
+        part (its excess becomes customer credit, half of it applied to the user's open invoice), a discount on an
+        unpaid recharge, goodwill credit, and one bank transfer that settles a user's open invoices with the rest
+        kept as credit and then refunded."""
+        if self.postpaid:
+            account = self.postpaid[0]
+            paid = (
+                Invoice.objects.filter(tenant=self.tenant, account_id=account.pk, payment_status="paid")
+                .exclude(total=0)
+                .order_by("invoice_date")
+                .first()
+            )
+            if paid is not None:
+                line = paid.lines.filter(amount__gt=0).order_by("-amount").first()
+                note = credit_note_issue(
+                    tenant=self.tenant,
+                    invoice_id=paid.pk,
+                    actor_id=self.actor_id,
+                    reason="Undelivered messages on one route refunded",
+                    lines={line.pk: str(money_round(line.amount / 10, self.tenant.currency))},
+                )
+                latest = (
+                    Invoice.objects.filter(
+                        tenant=self.tenant, account_id=account.pk, status=InvoiceStatus.APPROVED, balance_due__gt=0
+                    )
+                    .order_by("-invoice_date")
+                    .first()
+                )
+                half = money_round(note.to_customer_credit / 2, self.tenant.currency)
+                if latest is not None and half > 0:
+                    credit_apply(
+                        tenant=self.tenant,
+                        invoice_id=latest.pk,
+                        actor_id=self.actor_id,
+                        amount=str(min(half, money_round(latest.balance_due, self.tenant.currency))),
+                    )
+        if self.prepaid:
+            first = self.prepaid[0]
+            top_up = (
+                Invoice.objects.filter(
+                    tenant=self.tenant, account_id=first.pk, status=InvoiceStatus.APPROVED, amount_paid=0
+                )
+                .order_by("-invoice_date")
+                .first()
+            )
+            if top_up is not None:
+                credit_note_issue(
+                    tenant=self.tenant,
+                    invoice_id=top_up.pk,
+                    actor_id=self.actor_id,
+                    reason="Campaign discount agreed",
+                    amount=str(money_round(top_up.subtotal / 5, self.tenant.currency)),
+                )
+            credit_adjust(
+                tenant=self.tenant,
+                account_id=self.prepaid[-1].pk,
+                actor_id=self.actor_id,
+                amount="20.00",
+                reason="Goodwill for the March outage",
+            )
+        payer = self.postpaid[-1] if len(self.postpaid) > 1 else None
+        if payer is not None:
+            owing = sum(
+                Invoice.objects.filter(
+                    tenant=self.tenant, account_id=payer.pk, status=InvoiceStatus.APPROVED, balance_due__gt=0
+                ).values_list("balance_due", flat=True),
+                Decimal(0),
+            )
+            receipt_record(
+                tenant=self.tenant,
+                account_id=payer.pk,
+                actor_id=self.actor_id,
+                amount=str(money_round(owing + Decimal("100.00"), self.tenant.currency)),
+                payment_date=self.today,
+                payment_type=PaymentType.BANK_TRANSFER,
+                transaction_id=f"DEMO-{self.tenant.pk}-TRANSFER",
+                bank_reference="One transfer for every open invoice",
+            )
+            refund_record(
+                tenant=self.tenant,
+                account_id=payer.pk,
+                actor_id=self.actor_id,
+                amount="100.00",
+                method="bank_transfer",
+                reference=f"RF-{self.tenant.pk}-0001",
+                notes="Overpayment returned",
+            )
+
     def outbox(self) -> None:
         """The latest invoice of each postpaid user is emailed; the overdue ones get a reminder."""
         for account in self.postpaid:
@@ -301,4 +395,5 @@ def demo_history(
     history.schedules()
     history.payments_of_postpaid()
     history.extras_of_prepaid()
+    history.corrections()
     history.outbox()

@@ -104,12 +104,17 @@ class Invoice(models.Model):
                 | (~Q(status=InvoiceStatus.DRAFT) & Q(number__isnull=False)),
                 name="invoice_number_iff_not_draft",
             ),
+            # Bounds within half a thousandth, like the equalities below: exact on PostgreSQL (amounts have three
+            # decimals), while SQLite compares the difference of two stored decimals as a binary float.
             models.CheckConstraint(
-                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total") - F("credited_total")),
+                condition=Q(amount_paid__gte=0)
+                & Q(amount_paid__lt=F("total") - F("credited_total") + Decimal("0.0005")),
                 name="invoice_paid_within_total",
             ),
             models.CheckConstraint(
-                condition=Q(credited_total__gte=0) & Q(credited_total__lte=F("total")) & Q(credited_subtotal__gte=0),
+                condition=Q(credited_total__gte=0)
+                & Q(credited_total__lt=F("total") + Decimal("0.0005"))
+                & Q(credited_subtotal__gte=0),
                 name="invoice_credited_within_total",
             ),
             # Exactly-once recurring billing: one non-void invoice per schedule and period start.

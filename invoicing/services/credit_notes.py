@@ -220,13 +220,7 @@ def credit_note_issue(
             actor_id=actor_id,
             credit_note=note,
         )
-    delta = invoice_settle(
-        invoice,
-        invoice.amount_paid - excess,
-        reference=f"credit note {note.number} on invoice {invoice.number}",
-        kind=LedgerKind.CREDIT_NOTE,
-        actor_id=actor_id,
-    )
+    # The usage credited back first, then the cumulative rule's difference: the balance never dips on the way.
     usage_credited = ZERO
     if invoice.is_postpaid:
         usage_credited = subtotal
@@ -237,6 +231,13 @@ def credit_note_issue(
             reference=f"credit note {note.number}: usage credited back",
             actor_id=actor_id,
         )
+    delta = invoice_settle(
+        invoice,
+        invoice.amount_paid - excess,
+        reference=f"credit note {note.number} on invoice {invoice.number}",
+        kind=LedgerKind.CREDIT_NOTE,
+        actor_id=actor_id,
+    )
     CreditNote.objects.filter(pk=note.pk).update(
         to_customer_credit=excess, balance_delta=delta, usage_credited=usage_credited
     )

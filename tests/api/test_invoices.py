@@ -86,7 +86,7 @@ def test_create_prepaid_invoice_worked_example(billing_api, user, vat):
     assert body["taxes"] == [{"name": "VAT", "rate": "7.5000", "amount": "75.00"}]
     assert (body["invoice_date"], body["due_date"]) == ("2026-03-20", "2026-04-04")
     assert body["due"] == {"status": "not_due", "days_overdue": 0}
-    assert body["actions"] == ["view", "download", "email", "record_payment", "remind", "void"]
+    assert body["actions"] == ["view", "download", "email", "record_payment", "remind", "void", "credit_note"]
 
 
 def test_create_and_claim_records_the_payment(billing_api, user, vat):

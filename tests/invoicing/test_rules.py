@@ -58,6 +58,7 @@ def test_actions_follow_the_transition_table():
         Action.RECORD_PAYMENT,
         Action.REMIND,
         Action.VOID,
+        Action.CREDIT_NOTE,
     ]
     assert invoice_actions(make(paid="40.00")) == [
         Action.VIEW,
@@ -65,6 +66,17 @@ def test_actions_follow_the_transition_table():
         Action.EMAIL,
         Action.RECORD_PAYMENT,
         Action.REMIND,
+        Action.CREDIT_NOTE,
     ]
-    assert invoice_actions(make(paid="100.00")) == [Action.VIEW, Action.DOWNLOAD, Action.EMAIL]
+    assert invoice_actions(make(paid="100.00")) == [Action.VIEW, Action.DOWNLOAD, Action.EMAIL, Action.CREDIT_NOTE]
     assert invoice_actions(make(status="void")) == [Action.VIEW, Action.DOWNLOAD]
+
+
+def test_a_credited_invoice_is_not_voided_and_a_fully_credited_one_takes_no_more_credit():
+    part = make()
+    part.credited_total = Decimal("30.00")
+    part.balance_due = Decimal("70.00")
+    assert Action.VOID not in invoice_actions(part) and Action.CREDIT_NOTE in invoice_actions(part)
+    whole = make()
+    whole.credited_total, whole.balance_due = Decimal("100.00"), Decimal("0.00")
+    assert invoice_actions(whole) == [Action.VIEW, Action.DOWNLOAD, Action.EMAIL]

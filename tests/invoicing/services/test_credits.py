@@ -136,7 +136,7 @@ def test_spec_worked_example_paid(admin, postpaid_user, vat):
     assert customer_credit(postpaid_user) == Decimal("215.00") == ledger_sum(postpaid_user)
     assert balance(postpaid_user) == Decimal("0")
     rows = list(BalanceTransaction.objects.filter(kind="credit_note").order_by("id").values_list("amount", flat=True))
-    assert rows == [Decimal("-200.000000"), Decimal("200.000000")]
+    assert rows == [Decimal("200.000000"), Decimal("-200.000000")]
     assert usage_line(invoice).credited_amount == Decimal("200.00")
     assert Payment.objects.get().moved_to_credit == Decimal("215.00")
 

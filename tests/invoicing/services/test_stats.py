@@ -57,7 +57,7 @@ def test_counters_follow_create_approve_pay_reverse_void_and_delete(admin, user)
 
     snap = stats_snapshot(tenant=admin.tenant)
     assert snap["tally"] == [("approved", "paid", "manual", 1), ("void", "unpaid", "manual", 1)]
-    assert snap["invoiced"] == [(datetime.date(2026, 2, 1), 40000)]
+    assert snap["invoiced"] == [(datetime.date(2026, 2, 1), 40000, 0, 0)]
     assert snap["received"] == [(datetime.date(2026, 2, 1), 1, 40000)]
     fig = dashboard_figures(tenant=admin.tenant)
     assert (fig.invoices, fig.approved, fig.void, fig.paid, fig.payments) == (2, 1, 1, 1, 1)

@@ -8,7 +8,19 @@ from django.core.management import call_command
 from django.test import Client
 
 from invoicing import api
-from invoicing.models import BillingSchedule, EmailLog, Invoice, Job, Payment, PaymentType
+from invoicing.models import (
+    BillingSchedule,
+    CreditEntry,
+    CreditNote,
+    CustomerCredit,
+    EmailLog,
+    Invoice,
+    Job,
+    Payment,
+    PaymentType,
+    Receipt,
+    Refund,
+)
 from invoicing.selectors.dashboard import dashboard_figures
 from msgplatform.accounts.models import Account, BalanceTransaction, Tenant
 from msgplatform.core.management.commands.demo_data import PASSWORD
@@ -57,7 +69,7 @@ def test_demo_dashboard_figures_are_not_zero(demo):
 def test_demo_payments_schedules_and_outbox(demo):
     for tenant in demo:
         payments = Payment.objects.filter(tenant=tenant)
-        assert set(payments.values_list("payment_type", flat=True)) == set(PaymentType.values)
+        assert set(payments.values_list("payment_type", flat=True)) == {*PaymentType.values, "credit"}
         assert payments.filter(reversed_at__isnull=False).count() == 1
         assert set(BillingSchedule.objects.filter(tenant=tenant).values_list("status", flat=True)) == {
             "active",
@@ -66,6 +78,21 @@ def test_demo_payments_schedules_and_outbox(demo):
         assert EmailLog.objects.filter(tenant=tenant, status="queued").exists()
         assert Job.objects.filter(tenant=tenant, kind="bulk_reminder").exists()
         assert api.license_for(tenant).modes == ("prepaid", "postpaid")
+
+
+def test_demo_has_credit_notes_customer_credit_and_a_payment_for_a_user(demo):
+    for tenant in demo:
+        notes = CreditNote.objects.filter(tenant=tenant)
+        assert notes.count() == 2
+        assert notes.filter(to_customer_credit__gt=0).count() == 1
+        assert dashboard_figures(tenant=tenant).credit_notes == 2
+        receipt = Receipt.objects.get(tenant=tenant)
+        assert receipt.unallocated == Decimal("100.00") and receipt.allocations.count() >= 1
+        assert Refund.objects.filter(tenant=tenant, amount=Decimal("100.00")).count() == 1
+        for credit in CustomerCredit.objects.filter(tenant=tenant):
+            entries = CreditEntry.objects.filter(account=credit.account).values_list("amount", flat=True)
+            assert credit.balance == sum(entries, Decimal(0)) and credit.balance >= 0
+        assert CustomerCredit.objects.filter(tenant=tenant, balance__gt=0).exists()
 
 
 def test_demo_balances_keep_the_ledger_rules(demo):
