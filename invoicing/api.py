@@ -91,6 +91,7 @@ def navigation(tenant, *, area: str, namespace: str = "", url_name: str = "") ->
                 active=ours and url_name in ("portal-invoices", "portal-invoice"),
             ),
             NavEntry("Payments", reverse("invoicing:portal-payments"), active=ours and url_name == "portal-payments"),
+            NavEntry("Credit", reverse("invoicing:portal-credit"), active=ours and url_name == "portal-credit"),
         ]
     if area != "staff":
         raise ValueError(f"No navigation area {area!r}: staff or portal")
@@ -102,7 +103,8 @@ def navigation(tenant, *, area: str, namespace: str = "", url_name: str = "") ->
         NavEntry(
             "Invoices",
             reverse("invoicing:invoice-list"),
-            active=ours and (_within(url_name, "invoice") or url_name in ("reminders", "job")),
+            # The credit notes are the invoices' corrections: their list and pages are within Invoices.
+            active=ours and (_within(url_name, "invoice", "credit-note") or url_name in ("reminders", "job")),
         ),
     ]
     if info.postpaid:
@@ -115,7 +117,12 @@ def navigation(tenant, *, area: str, namespace: str = "", url_name: str = "") ->
         )
     return [
         *entries,
-        NavEntry("Payments", reverse("invoicing:payment-list"), active=ours and _within(url_name, "payment")),
+        NavEntry(
+            "Payments",
+            reverse("invoicing:payment-list"),
+            # A user's customer credit (refunds, payments received for the user) is money received: Payments.
+            active=ours and _within(url_name, "payment", "customer-credit", "refund", "receipt"),
+        ),
         NavEntry(
             "Settings",
             reverse("invoicing:settings"),
@@ -130,8 +137,9 @@ def navigation(tenant, *, area: str, namespace: str = "", url_name: str = "") ->
 def account_links(account, *, area: str = "staff") -> list[NavEntry]:
     """The plugin's buttons on an account's page; none without an active licence.
 
-    "staff": the account's invoices and payments and "Create invoice" of its billing method, for accounts that are
-    invoiced (not resellers). "portal": the user's own invoices and payments, on its home page.
+    "staff": the account's invoices and payments, "Create invoice" of its billing method, its customer credit and
+    "Record payment" (one payment allocated across its open invoices), for accounts that are invoiced (not
+    resellers). "portal": the user's own invoices and payments, on its home page.
     """
     if not license_for(account.tenant).active:
         return []
@@ -146,10 +154,13 @@ def account_links(account, *, area: str = "staff") -> list[NavEntry]:
         return []
     of_account = urlencode({"account_id": account.id})
     create = urlencode({"type": account.billing_method, "account": account.id})
+    of_user = urlencode({"account": account.id})
     return [
         NavEntry("Invoices", f"{reverse('invoicing:invoice-list')}?{of_account}"),
         NavEntry("Payments", f"{reverse('invoicing:payment-list')}?{of_account}"),
         NavEntry("Create invoice", f"{reverse('invoicing:invoice-create')}?{create}"),
+        NavEntry("Customer credit", reverse("invoicing:customer-credit", kwargs={"account_id": account.id})),
+        NavEntry("Record payment", f"{reverse('invoicing:payment-create-for-user')}?{of_user}"),
     ]
 
 

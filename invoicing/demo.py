@@ -24,13 +24,13 @@ from msgplatform.core.clock import tenant_today
 from .models import Invoice, InvoiceSource, InvoiceStatus, PaymentType
 from .money import money_round
 from .services.billing_runs import billing_run_start
-from .services.credit_notes import credit_note_issue
 from .services.configuration import (
     bank_details_update,
     settings_logo_set,
     settings_update,
     tax_rate_create,
 )
+from .services.credit_notes import credit_note_issue
 from .services.customer_credit import credit_adjust, refund_record
 from .services.emails import invoice_email_send
 from .services.invoices import (

@@ -1,4 +1,4 @@
-"""Invoice PDF rendering with WeasyPrint from a Django template.
+"""Invoice and credit-note PDF rendering with WeasyPrint from Django templates (one base template, one style).
 
 The DejaVu fonts shipped beside this module are embedded (subset), so names and addresses in any script render
 the same on every machine. TEMPLATE_VERSION is stored with every rendering; bump it when the template changes
@@ -42,7 +42,7 @@ from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "2026.1"
+TEMPLATE_VERSION = "2026.2"
 FONTS_DIR = Path(__file__).resolve().parent / "fonts"
 BUNDLED_FONTS = frozenset(path.resolve() for path in FONTS_DIR.glob("*.ttf"))
 # Options of WeasyPrint's write_pdf: its defaults, spelt out (fonts subset, not hinted; streams compressed).
@@ -163,9 +163,18 @@ def render_html_pdf(html: str, *, files: Iterable[Path | str] = ()) -> bytes:
         )
 
 
-def render_invoice_pdf(context: dict) -> bytes:
-    """PDF bytes of one invoice; `context` is built by services.documents.invoice_document_context. The only file
-    it may load besides the fonts is the admin's logo (`logo_uri`)."""
+def _logo_files(context: dict) -> list[str]:
+    """The only file a document may load besides the fonts: the admin's logo (`logo_uri`), when it has one."""
     logo_uri = context.get("logo_uri")
-    files = [url2pathname(urlsplit(logo_uri).path)] if logo_uri else []
-    return render_html_pdf(render_to_string("invoicing/pdf/invoice.html", context), files=files)
+    return [url2pathname(urlsplit(logo_uri).path)] if logo_uri else []
+
+
+def render_invoice_pdf(context: dict) -> bytes:
+    """PDF bytes of one invoice; `context` is built by services.documents.invoice_document_context."""
+    return render_html_pdf(render_to_string("invoicing/pdf/invoice.html", context), files=_logo_files(context))
+
+
+def render_credit_note_pdf(context: dict) -> bytes:
+    """PDF bytes of one credit note; `context` is built by services.documents.credit_note_document_context. It
+    shares the invoice's page, branding and styles (templates/invoicing/pdf/_document.html)."""
+    return render_html_pdf(render_to_string("invoicing/pdf/credit_note.html", context), files=_logo_files(context))

@@ -7,7 +7,7 @@ not licence-gated.
 
 from django.urls import path
 
-from .views import configuration, invoices, operations, payments, platform, recurring
+from .views import configuration, credits, invoices, operations, payments, platform, recurring
 
 app_name = "invoicing-api"
 
@@ -32,10 +32,27 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/evidence/", invoices.InvoiceEvidenceView.as_view(), name="invoice-evidence"),
     path("invoices/<int:invoice_id>/email/", invoices.InvoiceEmailView.as_view(), name="invoice-email"),
     path("invoices/<int:invoice_id>/remind/", invoices.InvoiceRemindView.as_view(), name="invoice-remind"),
+    path(
+        "invoices/<int:invoice_id>/credit-notes/",
+        credits.InvoiceCreditNoteListView.as_view(),
+        name="invoice-credit-notes",
+    ),
+    path("invoices/<int:invoice_id>/apply-credit/", credits.CreditApplyView.as_view(), name="invoice-apply-credit"),
     # payments
     path("payments/", payments.PaymentListView.as_view(), name="payments"),
     path("payments/<int:payment_id>/", payments.PaymentDetailView.as_view(), name="payment"),
     path("payments/<int:payment_id>/reverse/", payments.PaymentReverseView.as_view(), name="payment-reverse"),
+    # credit notes, customer credit (under the host's users), refunds, payments received for a user
+    path("credit-notes/", credits.CreditNoteListView.as_view(), name="credit-notes"),
+    path("credit-notes/<int:credit_note_id>/", credits.CreditNoteDetailView.as_view(), name="credit-note"),
+    path("users/<int:account_id>/credit/", credits.CustomerCreditView.as_view(), name="customer-credit"),
+    path("users/<int:account_id>/credit/adjust/", credits.CreditAdjustView.as_view(), name="customer-credit-adjust"),
+    path("refunds/", credits.RefundListView.as_view(), name="refunds"),
+    path("refunds/<int:refund_id>/", credits.RefundDetailView.as_view(), name="refund"),
+    path("refunds/<int:refund_id>/reverse/", credits.RefundReverseView.as_view(), name="refund-reverse"),
+    path("receipts/", credits.ReceiptListView.as_view(), name="receipts"),
+    path("receipts/<int:receipt_id>/", credits.ReceiptDetailView.as_view(), name="receipt"),
+    path("receipts/<int:receipt_id>/reverse/", credits.ReceiptReverseView.as_view(), name="receipt-reverse"),
     # recurring schedules and billing runs
     path("schedules/", recurring.ScheduleListView.as_view(), name="schedules"),
     path("schedules/<int:schedule_id>/", recurring.ScheduleDetailView.as_view(), name="schedule"),

@@ -1,7 +1,12 @@
-"""Invoice PDFs: the data they show, immutable stored versions (one per payment state), on-demand rendering.
+"""Invoice and credit-note PDFs: the data they show, immutable stored versions of invoices (one per state),
+on-demand rendering.
 
 Rendering never happens while holding row locks: the PDF is built first, then inserted; a unique constraint on
 (invoice, state) makes a concurrent second rendering of the same state a no-op.
+
+A credit note is rendered on demand and not stored: its content never changes (SPEC §4), and a stored copy would
+need a table of its own (InvoiceDocument's versions are the invoice's states). What it does change is its invoice's
+PDF, so a credit note is part of the invoice's state key.
 
 The render task sent after commit is only the fast path: `pdf_due_for_render` finds approved invoices whose current
 state has no stored version (the task was lost with the broker or a worker) and the periodic sweep renders them.
@@ -16,16 +21,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, Subquery, Value
+from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from msgplatform.core.errors import NotFound
 
 from ..dispatch import RENDER_INVOICE_PDF, task_send_after_commit
-from ..documents.pdf import TEMPLATE_VERSION, render_invoice_pdf
+from ..documents.pdf import TEMPLATE_VERSION, render_credit_note_pdf, render_invoice_pdf
 from ..locks import invoice_lock_briefly
-from ..models import Invoice, InvoiceDocument, InvoiceStatus, LineKind, Payment
+from ..models import CreditNote, Invoice, InvoiceDocument, InvoiceStatus, LineKind, Payment
 from ..money import money_format
 from .configuration import bank_details_for, settings_for
 
@@ -35,13 +40,52 @@ CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"
 PDF_SWEEP_GRACE = timedelta(seconds=60)
 PDF_SWEEP_BATCH = 100
 PDF_SWEEP_HORIZON = timedelta(days=30)
+# Separates the credit-note count in a state key ("approved|860.000|1|0|cn1").
+CREDIT_NOTES_MARK = "|cn"
 
 
 def state_key(invoice: Invoice) -> str:
-    """What a rendering shows: status and payments. A payment or reversal makes a new key, hence a new version."""
+    """What a rendering shows: status, payments and credit notes. A payment, a reversal or a credit note makes a new
+    key, hence a new version. An invoice without credit notes keeps the key it had before they existed."""
     payments = list(invoice.payments.order_by("id").values_list("id", "reversed_at"))
     reversed_count = sum(1 for _, reversed_at in payments if reversed_at)
-    return f"{invoice.status}|{invoice.amount_paid}|{len(payments)}|{reversed_count}"
+    key = f"{invoice.status}|{invoice.amount_paid}|{len(payments)}|{reversed_count}"
+    credit_notes = invoice.credit_notes.count()
+    return f"{key}{CREDIT_NOTES_MARK}{credit_notes}" if credit_notes else key
+
+
+def _logo_uri(settings) -> str:
+    """The admin's logo as a file: URL when its file can be read; "" otherwise (the PDF is rendered without it)."""
+    if not settings.logo:
+        return ""
+    try:
+        path = Path(settings.logo.path)
+    except (NotImplementedError, ValueError):  # a storage without local files
+        return ""
+    return path.as_uri() if path.is_file() else ""
+
+
+def _branding(tenant) -> dict:
+    """The business block every PDF of the admin opens with (invoices and credit notes alike)."""
+    settings = settings_for(tenant)
+    return {
+        "business": {
+            "name": settings.business_name or tenant.name,
+            "address": settings.business_address,
+            "tax_id": settings.business_tax_id,
+            "email": settings.business_email,
+        },
+        "logo_uri": _logo_uri(settings),
+    }
+
+
+def _bill_to(account) -> dict:
+    return {
+        "name": account.billing_name or account.name,
+        "address": account.billing_address,
+        "email": account.billing_email or account.email,
+        "tax_id": account.tax_id,
+    }
 
 
 def _annex(invoice: Invoice, fmt) -> dict | None:
@@ -84,8 +128,8 @@ def invoice_document_context(invoice: Invoice) -> dict:
 
     settings = settings_for(invoice.tenant)
     bank = bank_details_for(invoice.tenant)
-    account = invoice.account
     payments = invoice.payments.filter(reversed_at__isnull=True).order_by("payment_date", "id")
+    credit_notes = list(invoice.credit_notes.order_by("issue_date", "id"))
     is_draft = invoice.status == InvoiceStatus.DRAFT
     status_label = {"draft": "DRAFT", "void": "VOID"}.get(invoice.status, invoice.get_payment_status_display())
     period = f"{invoice.period_start:%Y-%m-%d} to {invoice.period_end:%Y-%m-%d}" if invoice.period_start else ""
@@ -98,19 +142,8 @@ def invoice_document_context(invoice: Invoice) -> dict:
         "period": period,
         "status_label": status_label,
         "description": invoice.description,
-        "business": {
-            "name": settings.business_name or invoice.tenant.name,
-            "address": settings.business_address,
-            "tax_id": settings.business_tax_id,
-            "email": settings.business_email,
-        },
-        "logo_uri": Path(settings.logo.path).as_uri() if settings.logo else "",
-        "bill_to": {
-            "name": account.billing_name or account.name,
-            "address": account.billing_address,
-            "email": account.billing_email or account.email,
-            "tax_id": account.tax_id,
-        },
+        **_branding(invoice.tenant),
+        "bill_to": _bill_to(invoice.account),
         "lines": [
             {
                 "position": line.position,
@@ -126,12 +159,27 @@ def invoice_document_context(invoice: Invoice) -> dict:
         "taxes": [{"name": t.name, "rate": t.rate.normalize(), "amount": fmt(t.amount)} for t in invoice.taxes.all()],
         "subtotal": fmt(invoice.subtotal),
         "total": fmt(invoice.total),
+        # Credit notes lower what is owed (SPEC §4): the credited total and the effective total, as stored.
+        "credit_notes": [
+            {
+                "number": note.number,
+                "date": f"{note.issue_date:%Y-%m-%d}",
+                "reason": note.reason,
+                "total": fmt(note.total),
+            }
+            for note in credit_notes
+        ],
+        "credited": fmt(invoice.credited_total),
+        "effective_total": fmt(invoice.effective_total),
+        # What each payment contributes to the invoice now: a credit note may have moved part of it to the user's
+        # customer credit, so the rows add up to the balance due.
         "payments": [
             {
                 "date": f"{p.payment_date:%Y-%m-%d}",
                 "type": p.get_payment_type_display(),
                 "reference": p.transaction_id or p.bank_reference,
-                "amount": fmt(p.amount),
+                "amount": fmt(p.applied),
+                "moved": fmt(p.moved_to_credit) if p.moved_to_credit else "",
             }
             for p in payments
         ],
@@ -142,6 +190,44 @@ def invoice_document_context(invoice: Invoice) -> dict:
         "annex": _annex(invoice, fmt),
         "footer": f"{settings.business_name or invoice.tenant.name} · {invoice.number or 'draft'}",
     }
+
+
+def credit_note_document_context(note: CreditNote) -> dict:
+    """Plain data for the credit note's PDF: the invoice's branding, the reference to the invoice, lines, taxes,
+    totals and the reason; every amount formatted from the stored Decimal by money_format."""
+    currency = note.currency
+
+    def fmt(amount):
+        return money_format(amount, currency)
+
+    invoice = note.invoice
+    business = _branding(note.tenant)
+    return {
+        "title": "Credit note",
+        "number": note.number,
+        "issue_date": f"{note.issue_date:%Y-%m-%d}",
+        "invoice_number": invoice.number,
+        "invoice_date": f"{invoice.invoice_date:%Y-%m-%d}",
+        **business,
+        "bill_to": _bill_to(note.account),
+        "lines": [
+            {"position": line.position, "description": line.description, "amount": fmt(line.amount)}
+            for line in note.lines.order_by("position")
+        ],
+        "taxes": [{"name": t.name, "rate": t.rate.normalize(), "amount": fmt(t.amount)} for t in note.taxes.all()],
+        "subtotal": fmt(note.subtotal),
+        "tax_total": fmt(note.tax_total),
+        "total": fmt(note.total),
+        "to_customer_credit": fmt(note.to_customer_credit) if note.to_customer_credit else "",
+        "reason": note.reason,
+        "footer": f"{business['business']['name']} · {note.number}",
+    }
+
+
+def credit_note_pdf(note: CreditNote) -> bytes:
+    """PDF bytes of a credit note, rendered now (a credit note never changes; its PDF is not stored). Callers look
+    the note up through a tenant- or account-scoped selector first."""
+    return render_credit_note_pdf(credit_note_document_context(note))
 
 
 def _get(tenant, invoice_id) -> Invoice:
@@ -218,11 +304,13 @@ def pdf_due_for_render(*, limit: int = PDF_SWEEP_BATCH) -> list[int]:
     """Approved invoices whose current state has no stored version, oldest change first.
 
     The same question as `state_key`, asked in SQL for every invoice at once. An approved invoice's state is named by
-    its counts of payments and of reversals: both only grow, so no two states of one invoice share them (and the
-    amount paid follows from them). Its version, if stored, has the key "approved|<amount paid>|<payments>|<reversals>".
+    its counts of payments, of reversals and of credit notes: all only grow, so no two states of one invoice share
+    them (and the amount paid follows from them). Its version, if stored, has the key
+    "approved|<amount paid>|<payments>|<reversals>", followed by "|cn<credit notes>" when it has any.
     """
     now = timezone.now()
     payments = Payment.objects.filter(invoice=OuterRef("pk")).order_by().values("invoice")
+    credit_notes = CreditNote.objects.filter(invoice=OuterRef("pk")).order_by().values("invoice")
 
     def counted(rows):
         return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
@@ -239,6 +327,14 @@ def pdf_due_for_render(*, limit: int = PDF_SWEEP_BATCH) -> list[int]:
                 Cast(counted(payments), CharField()),
                 Value("|"),
                 Cast(counted(payments.filter(reversed_at__isnull=False)), CharField()),
+                Case(
+                    When(
+                        Exists(credit_notes),
+                        then=Concat(Value(CREDIT_NOTES_MARK), Cast(counted(credit_notes), CharField())),
+                    ),
+                    default=Value(""),
+                    output_field=CharField(),
+                ),
                 output_field=CharField(),
             )
         )

@@ -1,4 +1,4 @@
-"""Invoice and reminder emails: per-admin templates, the send log, delivery with retries.
+"""Invoice, credit-note and reminder emails: per-admin templates, the send log, delivery with retries.
 
 Mail never leaves inside a database transaction: services write an EmailLog row (queued) and hand its id to a
 Celery task after commit. The row is the outbox and the task only the fast path: the periodic sweep delivers every
@@ -29,9 +29,10 @@ from .. import events
 from ..conf import setting
 from ..dispatch import DELIVER_EMAIL, task_send_after_commit
 from ..locks import invoice_lock
-from ..models import EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
+from ..models import CreditNote, EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
 from ..money import money_format
 from ..rules import due_status
+from ..selectors.credits import credit_note_get
 from .configuration import settings_for
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,12 @@ DEFAULT_TEMPLATES = {
         "Hello {user_name},\n\nThe following invoices are open:\n\n{invoices_table}\n\nTotal due: {total_due}.\n"
         "The invoices are attached.\n\nThank you,\n{business_name}",
     ),
+    EmailKind.CREDIT_NOTE: (
+        "Credit note {credit_note_number} for invoice {invoice_number}",
+        "Hello {user_name},\n\nPlease find attached credit note {credit_note_number} dated {credit_note_date} for "
+        "{total}, for invoice {invoice_number} of {invoice_date}.\nReason: {reason}\n"
+        "Balance due on the invoice: {balance_due}.\n\nThank you,\n{business_name}",
+    ),
 }
 PLACEHOLDERS = {
     EmailKind.INVOICE: [
@@ -63,6 +70,17 @@ PLACEHOLDERS = {
         "period",
     ],
     EmailKind.REMINDER: ["business_name", "user_name", "invoices_table", "total_due", "invoice_count"],
+    EmailKind.CREDIT_NOTE: [
+        "business_name",
+        "user_name",
+        "credit_note_number",
+        "credit_note_date",
+        "invoice_number",
+        "invoice_date",
+        "total",
+        "reason",
+        "balance_due",
+    ],
 }
 
 
@@ -160,6 +178,23 @@ def invoice_email_values(invoice: Invoice) -> dict:
     }
 
 
+def credit_note_email_values(note: CreditNote) -> dict:
+    """The placeholders of a credit-note email: the note's own figures and its invoice's balance due now."""
+    invoice = note.invoice
+    settings = settings_for(note.tenant)
+    return {
+        "business_name": settings.business_name or note.tenant.name,
+        "user_name": note.account.billing_name or note.account.name,
+        "credit_note_number": note.number,
+        "credit_note_date": f"{note.issue_date:%Y-%m-%d}",
+        "invoice_number": invoice.number,
+        "invoice_date": f"{invoice.invoice_date:%Y-%m-%d}",
+        "total": money_format(note.total, note.currency),
+        "reason": note.reason,
+        "balance_due": money_format(invoice.balance_due, invoice.currency),
+    }
+
+
 def reminder_email_values(tenant, account, invoices: list[Invoice], today) -> dict:
     settings = settings_for(tenant)
     rows = []
@@ -199,6 +234,9 @@ def template_preview(*, tenant, kind: str, subject: str | None = None, body: str
         "invoices_table": "- INV-2026-00042: 575.00 due 2026-03-16",
         "total_due": money_format(575, tenant.currency),
         "invoice_count": "1",
+        "credit_note_number": "CN-2026-00007",
+        "credit_note_date": "2026-03-20",
+        "reason": "Wrong route price",
     }
     return template_render(subject, sample), template_render(body, sample)
 
@@ -220,6 +258,7 @@ def email_queue(
     actor_id=None,
     trigger: str = "manual",
     job=None,
+    credit_note=None,
 ) -> EmailLog:
     """Write the log row (queued) and deliver it from a worker once the current transaction commits.
 
@@ -227,7 +266,15 @@ def email_queue(
     reason, an error event shows it, and the caller's change (an approval, a reminder run) goes on.
     """
     subject_tpl, body_tpl = template_for(tenant, kind)
-    common = dict(tenant=tenant, account=account, kind=kind, trigger=trigger, requested_by_id=actor_id, job=job)
+    common = dict(
+        tenant=tenant,
+        account=account,
+        kind=kind,
+        trigger=trigger,
+        requested_by_id=actor_id,
+        job=job,
+        credit_note=credit_note,
+    )
     recipient = recipient_of(account)
     try:
         template_validate(kind, subject_tpl, body_tpl)
@@ -262,21 +309,25 @@ def email_queue(
 EMAIL_REPEAT_WINDOW = timedelta(seconds=60)
 
 
-@transaction.atomic
-def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual") -> EmailLog:
-    invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)  # serialises two presses of the button
-    if invoice.status != "approved":
-        raise ValidationFailed("Only approved invoices are emailed.", code="not_approved")
+def _refuse_repeat(emails, what: str) -> None:
+    """Conflict email_recent when one of `emails` (of one document, read under its invoice's lock) was queued or
+    sent within EMAIL_REPEAT_WINDOW; a failed one does not count, so it can be sent again at once."""
     recent = (
-        invoice.emails.filter(kind=EmailKind.INVOICE, created_at__gte=timezone.now() - EMAIL_REPEAT_WINDOW)
+        emails.filter(created_at__gte=timezone.now() - EMAIL_REPEAT_WINDOW)
         .exclude(status=EmailStatus.FAILED)
         .order_by("-id")
         .first()
     )
     if recent is not None:
-        raise Conflict(
-            f"Invoice {invoice} was emailed to {recent.recipient} a moment ago; it is sent once.", code="email_recent"
-        )
+        raise Conflict(f"{what} was emailed to {recent.recipient} a moment ago; it is sent once.", code="email_recent")
+
+
+@transaction.atomic
+def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual") -> EmailLog:
+    invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)  # serialises two presses of the button
+    if invoice.status != "approved":
+        raise ValidationFailed("Only approved invoices are emailed.", code="not_approved")
+    _refuse_repeat(invoice.emails.filter(kind=EmailKind.INVOICE), f"Invoice {invoice}")
     entry = email_queue(
         tenant=tenant,
         account=invoice.account,
@@ -291,6 +342,40 @@ def invoice_email_send(*, tenant, invoice_id, actor_id, trigger: str = "manual")
     return entry
 
 
+@transaction.atomic
+def credit_note_email_send(*, tenant, credit_note_id, actor_id, trigger: str = "manual") -> EmailLog:
+    """Email a credit note (its PDF attached) to the user's billing email: the outbox row now, delivery after commit.
+
+    At most once a minute per credit note, as for invoices: its invoice's row lock serialises two presses."""
+    note = credit_note_get(tenant=tenant, credit_note_id=credit_note_id)
+    invoice = invoice_lock(tenant=tenant, invoice_id=note.invoice_id)
+    note.invoice = invoice  # the locked row: its balance due is what the email states
+    _refuse_repeat(note.emails.filter(kind=EmailKind.CREDIT_NOTE), f"Credit note {note}")
+    entry = email_queue(
+        tenant=tenant,
+        account=note.account,
+        kind=EmailKind.CREDIT_NOTE,
+        invoices=[invoice],
+        values=credit_note_email_values(note),
+        actor_id=actor_id,
+        trigger=trigger,
+        credit_note=note,
+    )
+    if entry.status == EmailStatus.QUEUED:
+        events.email_queued(invoice, entry, actor_id=actor_id)
+    return entry
+
+
+def _attachments(entry: EmailLog) -> list[tuple[str, bytes]]:
+    """(file name, PDF bytes) of what an email carries: its credit note, or else its invoices."""
+    from .documents import credit_note_pdf, invoice_pdf
+
+    if entry.credit_note_id is not None:
+        note = entry.credit_note
+        return [(f"{note.number}.pdf", credit_note_pdf(note))]
+    return [invoice_pdf(tenant=entry.tenant, invoice_id=invoice.pk) for invoice in entry.invoices.order_by("id")]
+
+
 def email_deliver(*, log_id: int) -> str:
     """Send one logged email: 'sent', 'retry' (failed, will be retried), 'failed' (gave up) or 'skipped'."""
     now = timezone.now()
@@ -303,15 +388,14 @@ def email_deliver(*, log_id: int) -> str:
     )
     if not taken:
         return "skipped"  # sent, being sent, or given up already
-    entry = EmailLog.objects.select_related("tenant", "account").get(pk=log_id)
+    entry = EmailLog.objects.select_related(
+        "tenant", "account", "credit_note__tenant", "credit_note__invoice", "credit_note__account"
+    ).get(pk=log_id)
     try:
-        from .documents import invoice_pdf
-
         message = EmailMessage(
             subject=entry.subject, body=entry.body, to=[entry.recipient], from_email=django_settings.DEFAULT_FROM_EMAIL
         )
-        for invoice in entry.invoices.order_by("id"):
-            name, content = invoice_pdf(tenant=entry.tenant, invoice_id=invoice.pk)
+        for name, content in _attachments(entry):
             message.attach(safe_filename(name), content, "application/pdf")
         get_connection(fail_silently=False).send_messages([message])
     except Exception as exc:  # noqa: BLE001 - any delivery failure is logged and retried

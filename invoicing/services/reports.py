@@ -1,5 +1,5 @@
-"""Excel reports: the invoice report of the current search filter (invoices, drafts and payments sheets) and the
-payments report.
+"""Excel reports: the invoice report of the current search filter (invoices, drafts, credit notes and payments
+sheets) and the payments report.
 
 Small reports are written at once; above SYNC_LIMIT rows they become a job run by a worker, with progress and a
 download when done (no long job in a web request).
@@ -19,7 +19,7 @@ from django.db.models import F
 from msgplatform.core.clock import tenant_today
 
 from ..documents.xlsx import Column, Sheet, write_workbook
-from ..models import InvoiceStatus, Job, Payment
+from ..models import CreditNote, InvoiceStatus, Job, Payment
 from ..money import money_round
 from ..rules import due_status
 from ..selectors.invoices import InvoiceFilters, invoice_queryset, payments_list
@@ -43,10 +43,22 @@ INVOICE_COLUMNS = [
     Column("Subtotal", "money"),
     Column("Tax", "money"),
     Column("Amount", "money"),
+    Column("Credited", "money"),
+    Column("Effective Total", "money"),
     Column("Paid", "money"),
     Column("Balance Due", "money"),
 ]
 STATUS_COLUMN = 6
+CREDIT_NOTE_COLUMNS = [
+    Column("Credit Note Number", width=18),
+    Column("Date", "date", 12),
+    Column("Invoice", width=18),
+    Column("User", width=28),
+    Column("Subtotal", "money"),
+    Column("Tax", "money"),
+    Column("Total", "money"),
+    Column("Reason", width=40),
+]
 PAYMENT_COLUMNS = [
     Column("Payment date", "date", 12),
     Column("Invoice", width=18),
@@ -82,8 +94,19 @@ INVOICE_FIELDS = (
     "subtotal",
     "tax_total",
     "total",
+    "credited_total",
     "amount_paid",
     "balance_due",
+)
+CREDIT_NOTE_FIELDS = (
+    "number",
+    "issue_date",
+    "invoice__number",
+    "account__name",
+    "subtotal",
+    "tax_total",
+    "total",
+    "reason",
 )
 PAYMENT_FIELDS = (
     "payment_date",
@@ -123,8 +146,26 @@ def _invoice_rows(qs, today, currency):
             money_round(inv.subtotal, currency),
             money_round(inv.tax_total, currency),
             money_round(inv.total, currency),
+            money_round(inv.credited_total, currency),
+            money_round(inv.total - inv.credited_total, currency),  # the effective total (SPEC §4)
             money_round(inv.amount_paid, currency),
             money_round(inv.balance_due, currency),
+        )
+
+
+def _credit_note_rows(qs, currency):
+    for number, date, invoice, name, subtotal, tax, total, reason in qs.values_list(*CREDIT_NOTE_FIELDS).iterator(
+        chunk_size=CHUNK
+    ):
+        yield (
+            number,
+            date,
+            invoice,
+            name,
+            money_round(subtotal, currency),
+            money_round(tax, currency),
+            money_round(total, currency),
+            reason,
         )
 
 
@@ -165,6 +206,17 @@ def _write(tenant, *, invoices_qs, payments_qs, on_row=None) -> bytes:
         )
         sheets.append(
             Sheet("Drafts", INVOICE_COLUMNS, _invoice_rows(drafts, today, currency), totals_label="Total of drafts")
+        )
+        credit_notes = CreditNote.objects.filter(tenant=tenant, invoice__in=invoices_qs.values("pk")).order_by(
+            "issue_date", "id"
+        )
+        sheets.append(
+            Sheet(
+                "Credit notes",
+                CREDIT_NOTE_COLUMNS,
+                _credit_note_rows(credit_notes, currency),
+                totals_label="Total of credit notes",
+            )
         )
     sheets.append(Sheet("Payments", PAYMENT_COLUMNS, _payment_rows(payments_qs, currency)))
     with tempfile.TemporaryFile() as handle:

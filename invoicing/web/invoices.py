@@ -47,6 +47,7 @@ from ..services.invoices import (
 from ..services.recurring import invoice_regenerate
 from ..services.reminders import bulk_reminder_preview, bulk_reminder_start, invoice_remind
 from .common import XLSX, attachment, form_error, found, is_htmx, staff_action, staff_page
+from .credit_forms import ApplyCreditForm
 from .forms import (
     BulkApproveForm,
     DraftEditForm,
@@ -146,12 +147,16 @@ def _back(request, default: str) -> str:
     return next_url(request, request.POST.get("next") or request.GET.get("next"), default)
 
 
-@staff_required(Perm.VIEW)
-def invoice_detail(request, invoice_id):
+def invoice_detail_context(request, detail, *, apply_form=None) -> dict:
+    """The invoice page's context (also rendered by "Apply available credit" when its amount is refused)."""
     tenant = request.tenant
-    detail = found(invoice_detail_get, tenant=tenant, invoice_id=invoice_id)
     invoice = detail.invoice
-    context = {
+    can_apply = Action.RECORD_PAYMENT in detail.actions and detail.available_credit > 0
+    if apply_form is None and can_apply:
+        apply_form = ApplyCreditForm(
+            initial={"amount": money_round(min(detail.available_credit, invoice.balance_due), invoice.currency)}
+        )
+    return {
         "invoice": invoice,
         "currency": invoice.currency,
         "due": detail.due,
@@ -165,8 +170,17 @@ def invoice_detail(request, invoice_id):
         "annex": invoice_document_context(invoice)["annex"] if invoice.is_postpaid else None,
         "late_usage": detail.late_usage,
         "void_form": ReasonForm() if Action.VOID in detail.actions else None,
+        "credit_notes": detail.credit_notes,
+        "available_credit": detail.available_credit,
+        "apply_form": apply_form if can_apply else None,
+        "credited": invoice.credited_total > 0,
     }
-    return render(request, "invoicing/invoices/detail.html", context)
+
+
+@staff_required(Perm.VIEW)
+def invoice_detail(request, invoice_id):
+    detail = found(invoice_detail_get, tenant=request.tenant, invoice_id=invoice_id)
+    return render(request, "invoicing/invoices/detail.html", invoice_detail_context(request, detail))
 
 
 @staff_required(Perm.VIEW)

@@ -1,4 +1,5 @@
-"""The users' own invoices (portal logins): approved invoices only, never drafts, always of request.account.
+"""The users' own invoices (portal logins): approved invoices only, never drafts, always of request.account; their
+credit notes, and the user's customer credit with its ledger and refunds.
 
 Licence-gated like every invoicing URL: the user of an unlicensed admin gets the "not licensed" page.
 """
@@ -10,8 +11,15 @@ from msgplatform.accounts.permissions import portal_required
 from msgplatform.core.clock import tenant_today
 
 from ..rules import due_status
-from ..selectors.portal import portal_invoice_detail, portal_invoice_get, portal_invoices, portal_payments
-from ..services.documents import invoice_pdf
+from ..selectors.portal import (
+    portal_credit,
+    portal_credit_note_get,
+    portal_invoice_detail,
+    portal_invoice_get,
+    portal_invoices,
+    portal_payments,
+)
+from ..services.documents import credit_note_pdf, invoice_pdf
 from .common import attachment, found
 
 
@@ -41,6 +49,7 @@ def my_invoice(request, invoice_id):
             "lines": detail.lines,
             "taxes": detail.taxes,
             "payments": detail.payments,
+            "credit_notes": detail.credit_notes,
         },
     )
 
@@ -60,3 +69,15 @@ def my_payments(request):
         "invoicing/portal/payments.html",
         {"page": page, "currency": request.tenant.currency, "account": request.account},
     )
+
+
+@portal_required
+def my_credit(request):
+    credit = portal_credit(account=request.account)
+    return render(request, "invoicing/portal/credit.html", {"credit": credit, "currency": credit.currency})
+
+
+@portal_required
+def my_credit_note_pdf(request, credit_note_id):
+    note = found(portal_credit_note_get, account=request.account, credit_note_id=credit_note_id)
+    return attachment(f"{note.number}.pdf", credit_note_pdf(note), "application/pdf")

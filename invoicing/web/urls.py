@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import activity, configuration, invoices, owner, payments, portal, recurring, views
+from . import activity, configuration, credits, invoices, owner, payments, portal, recurring, views
 from .guard import licensed_urlpatterns
 
 app_name = "invoicing"
@@ -31,6 +31,18 @@ tenant_urlpatterns = licensed_urlpatterns(
             name="invoice-pdf-version",
         ),
         path("invoices/<int:invoice_id>/evidence.csv", invoices.invoice_evidence_view, name="invoice-evidence"),
+        # Corrections and credits (SPEC §4)
+        path("invoices/<int:invoice_id>/credit-note/", credits.credit_note_create, name="invoice-credit-note"),
+        path("invoices/<int:invoice_id>/apply-credit/", credits.credit_apply_view, name="invoice-credit-apply"),
+        path("credit-notes/", credits.credit_note_list, name="credit-note-list"),
+        path("credit-notes/<int:credit_note_id>/", credits.credit_note_detail, name="credit-note-detail"),
+        path("credit-notes/<int:credit_note_id>/pdf/", credits.credit_note_pdf_view, name="credit-note-pdf"),
+        path("credit-notes/<int:credit_note_id>/email/", credits.credit_note_email_view, name="credit-note-email"),
+        path("users/<int:account_id>/credit/", credits.customer_credit_view, name="customer-credit"),
+        path("users/<int:account_id>/credit/refund/", credits.refund_create, name="customer-credit-refund"),
+        path("users/<int:account_id>/credit/adjust/", credits.credit_adjust_view, name="customer-credit-adjust"),
+        path("refunds/<int:refund_id>/reverse/", credits.refund_reverse_view, name="refund-reverse"),
+        path("receipts/<int:receipt_id>/reverse/", credits.receipt_reverse_view, name="receipt-reverse"),
         path("reminders/", invoices.reminder_select, name="reminders"),
         path("jobs/<int:job_id>/", views.job_detail, name="job"),
         path("jobs/<int:job_id>/download/", views.job_download, name="job-download"),
@@ -47,6 +59,7 @@ tenant_urlpatterns = licensed_urlpatterns(
         path("payments/", payments.payment_list, name="payment-list"),
         path("payments/export/", payments.payment_export, name="payment-export"),
         path("payments/new/", payments.payment_create, name="payment-create"),
+        path("payments/new-for-user/", credits.receipt_create, name="payment-create-for-user"),
         path("payments/<int:payment_id>/reverse/", payments.payment_reverse_view, name="payment-reverse"),
         # Settings
         path("settings/", configuration.general, name="settings"),
@@ -78,6 +91,8 @@ portal_urlpatterns = licensed_urlpatterns(
         path("invoices/<int:invoice_id>/", portal.my_invoice, name="portal-invoice"),
         path("invoices/<int:invoice_id>/pdf/", portal.my_invoice_pdf, name="portal-invoice-pdf"),
         path("payments/", portal.my_payments, name="portal-payments"),
+        path("credit/", portal.my_credit, name="portal-credit"),
+        path("credit-notes/<int:credit_note_id>/pdf/", portal.my_credit_note_pdf, name="portal-credit-note-pdf"),
     ]
 )
 

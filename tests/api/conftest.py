@@ -10,8 +10,11 @@ from rest_framework.test import APIClient
 from invoicing.models import InvoiceDocument, Payment
 from invoicing.services.billing_runs import billing_run_start
 from invoicing.services.configuration import bank_details_update, settings_update, tax_rate_create
+from invoicing.services.credit_notes import credit_note_issue
+from invoicing.services.customer_credit import credit_adjust, refund_record
 from invoicing.services.emails import template_update
 from invoicing.services.invoices import ClaimInput, invoice_create_postpaid, invoice_create_prepaid
+from invoicing.services.receipts import receipt_record
 from invoicing.services.recurring import schedule_create
 from invoicing.services.reminders import bulk_reminder_start
 from msgplatform.accounts.models import StaffRole
@@ -107,7 +110,8 @@ class Seeded:
 
 def seed_tenant(tenant, *, marker: str) -> Seeded:
     """Users (prepaid with a portal login, postpaid with usage), invoices (approved and paid in part, draft,
-    postpaid), a payment, a PDF version, a schedule, a job, a billing run, a tax, a token, templates and settings.
+    postpaid), a payment, a credit note, customer credit with a refund and a payment received for the user, a PDF
+    version, a schedule, a job, a billing run, a tax, a token, templates and settings.
     Every text the tenant owns carries `marker`, so a response of another tenant can be searched for it."""
     owner = StaffFactory(tenant=tenant, role=StaffRole.OWNER)
     token, _ = token_create(user=owner, name=f"Token {marker}")
@@ -139,6 +143,23 @@ def seed_tenant(tenant, *, marker: str) -> Seeded:
         description=f"Usage {marker}",
     )
     payment = Payment.objects.get(invoice=approved)
+    credit_note = credit_note_issue(
+        tenant=tenant, invoice_id=approved.id, actor_id=owner.id, reason=f"Credit {marker}", amount="100.00"
+    )
+    credit_adjust(tenant=tenant, account_id=prepaid.id, actor_id=owner.id, amount="50.00", reason=f"Goodwill {marker}")
+    refund = refund_record(
+        tenant=tenant, account_id=prepaid.id, actor_id=owner.id, amount="10.00", method="cash", reference=marker
+    )
+    receipt = receipt_record(
+        tenant=tenant,
+        account_id=prepaid.id,
+        actor_id=owner.id,
+        amount="25.00",
+        payment_date=datetime.date(2026, 3, 20),
+        payment_type="cash",
+        notes=f"Received {marker}",
+        allocations=[{"invoice": approved.id, "amount": "10.00"}],
+    )
     InvoiceDocument.objects.create(
         tenant=tenant,
         invoice=approved,
@@ -161,6 +182,9 @@ def seed_tenant(tenant, *, marker: str) -> Seeded:
         "account_id": prepaid.id,
         "invoice_id": approved.id,
         "payment_id": payment.id,
+        "credit_note_id": credit_note.id,
+        "refund_id": refund.id,
+        "receipt_id": receipt.id,
         "schedule_id": schedule.id,
         "job_id": job.id,
         "run_id": run.id,

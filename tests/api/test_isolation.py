@@ -13,7 +13,19 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from invoicing.models import BillingRun, BillingSchedule, EmailTemplate, Invoice, Job, Payment, TaxRate
+from invoicing.models import (
+    BillingRun,
+    BillingSchedule,
+    CreditEntry,
+    CreditNote,
+    EmailTemplate,
+    Invoice,
+    Job,
+    Payment,
+    Receipt,
+    Refund,
+    TaxRate,
+)
 from msgplatform.accounts.models import Account, ApiToken, StaffRole
 from msgplatform.core.models import Event
 from tests.factories import TenantFactory
@@ -99,9 +111,15 @@ def snapshot(tenant) -> dict:
         "invoices": list(
             Invoice.objects.filter(tenant=tenant)
             .order_by("id")
-            .values_list("id", "status", "amount_paid", "number", "description")
+            .values_list("id", "status", "amount_paid", "credited_total", "number", "description")
         ),
         "payments": list(Payment.objects.filter(tenant=tenant).order_by("id").values_list("id", "reversed_at")),
+        "credit_notes": list(CreditNote.objects.filter(tenant=tenant).order_by("id").values_list("id", "total")),
+        "credit_entries": list(
+            CreditEntry.objects.filter(tenant=tenant).order_by("id").values_list("id", "balance_after")
+        ),
+        "refunds": list(Refund.objects.filter(tenant=tenant).order_by("id").values_list("id", "reversed_at")),
+        "receipts": list(Receipt.objects.filter(tenant=tenant).order_by("id").values_list("id", "reversed_at")),
         "accounts": list(Account.objects.filter(tenant=tenant).order_by("id").values_list("id", "name", "balance")),
         "schedules": list(BillingSchedule.objects.filter(tenant=tenant).values_list("id", "status", "interval")),
         "taxes": list(TaxRate.objects.filter(tenant=tenant).values_list("id", "name", "rate", "deleted_at")),

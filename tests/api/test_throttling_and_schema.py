@@ -97,6 +97,11 @@ def test_money_posts_take_an_idempotency_key(schema):
         ("POST", "/api/v1/payments/"),
         ("POST", "/api/v1/reminders/"),
         ("POST", "/api/v1/billing-runs/"),
+        ("POST", "/api/v1/invoices/{invoice_id}/credit-notes/"),
+        ("POST", "/api/v1/invoices/{invoice_id}/apply-credit/"),
+        ("POST", "/api/v1/users/{account_id}/credit/adjust/"),
+        ("POST", "/api/v1/refunds/"),
+        ("POST", "/api/v1/receipts/"),
     }
 
 

@@ -111,8 +111,10 @@ class InvoiceOut(serializers.Serializer):
     subtotal = MoneyField(currency="currency")
     tax_total = MoneyField(currency="currency")
     total = MoneyField(currency="currency")
+    credited_total = MoneyField(currency="currency", help_text="The totals of its credit notes")
+    effective_total = MoneyField(currency="currency", help_text="total - credited_total: what the user owes in all")
     amount_paid = MoneyField(currency="currency")
-    balance_due = MoneyField(currency="currency")
+    balance_due = MoneyField(currency="currency", help_text="effective_total - amount_paid")
     anomaly_reason = serializers.CharField(help_text="Set on recurring drafts far from the user's recent cycles")
     actions = serializers.SerializerMethodField()
 
@@ -137,7 +139,9 @@ def _in_invoice_currency(fields: dict) -> dict:
 
 
 class InvoiceLineOut(LineOut):
+    id = serializers.IntegerField(help_text="What a credit note names to credit this line")
     position = serializers.IntegerField()
+    credited_amount = MoneyField(currency="invoice.currency", help_text="What credit notes have credited of it")
 
     def get_fields(self):
         return _in_invoice_currency(super().get_fields())
@@ -146,6 +150,15 @@ class InvoiceLineOut(LineOut):
 class InvoiceTaxOut(TaxChargeOut):
     def get_fields(self):
         return _in_invoice_currency(super().get_fields())
+
+
+class CreditNoteRefOut(serializers.Serializer):
+    """A credit note as its invoice lists it."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    issue_date = serializers.DateField()
+    total = MoneyField(currency="currency")
 
 
 # An InvoiceDetail (selectors.invoices.invoice_detail_get): the grid's fields and the invoice's own come from its
@@ -158,6 +171,10 @@ class InvoiceDetailOut(InvoiceOut):
     lines = InvoiceLineOut(many=True)
     taxes = InvoiceTaxOut(many=True)
     payments = serializers.SerializerMethodField()
+    credit_notes = CreditNoteRefOut(many=True, help_text="In issue order")
+    available_credit = MoneyField(
+        currency="invoice.currency", help_text="The user's customer credit, which apply-credit may use"
+    )
     emails = serializers.SerializerMethodField()
     late_usage = serializers.BooleanField(
         help_text="A postpaid draft whose period got usage after it was generated: regenerate to include it"
