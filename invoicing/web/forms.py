@@ -79,7 +79,13 @@ class InvoiceFilterForm(forms.Form):
     payment_status = forms.ChoiceField(
         required=False,
         label="Payment status",
-        choices=[("", "Any"), ("unpaid", "Unpaid"), ("partially_paid", "Partially paid"), ("paid", "Paid")],
+        choices=[
+            ("", "Any"),
+            ("unpaid", "Unpaid"),
+            ("partially_paid", "Partially paid"),
+            ("paid", "Paid"),
+            ("credited", "Credited"),
+        ],
         widget=forms.Select(_SELECT),
     )
     date_from = _date("From", required=False)
