@@ -103,7 +103,8 @@ def payment_record(
     if amount > invoice.balance_due:
         raise ValidationFailed(
             f"The payment {money_format(amount, invoice.currency)} is more than the balance due "
-            f"{money_format(invoice.balance_due, invoice.currency)} of invoice {invoice}.",
+            f"{money_format(invoice.balance_due, invoice.currency)} of invoice {invoice}; to keep the excess as "
+            "customer credit, record it as a payment for the user.",
             field="amount",
             code="overpayment",
         )
