@@ -75,6 +75,8 @@ def test_invoice_report_equals_the_search_results_with_totals(book):
         "Subtotal",
         "Tax",
         "Amount",
+        "Credited",
+        "Effective Total",
         "Paid",
         "Balance Due",
     ]
@@ -82,7 +84,7 @@ def test_invoice_report_equals_the_search_results_with_totals(book):
     assert [r[0] for r in drafts[1:-1]] == [f"Draft #{i.pk}" for i in page.items if not i.number]
     first = next(r for r in rows if r[0] == "INV-2026-00001")
     assert first[3:10] == ["prepaid", datetime.datetime(2026, 2, 15), None, "approved", "partially_paid", "overdue", 33]
-    assert first[10:] == [100.5, 0, 100.5, 40.25, 60.25]
+    assert first[10:] == [100.5, 0, 100.5, 0, 100.5, 40.25, 60.25]
     assert rows[-1][0] == "Total of approved invoices" and rows[-1][12] == 120.5  # 100.50 + 20.00, not the draft
     assert drafts[-1][0] == "Total of drafts" and drafts[-1][12] == 7
 
@@ -102,7 +104,15 @@ def test_invoice_totals_sum_the_approved_invoices_exactly_and_leave_drafts_and_v
     approved = Invoice.objects.filter(tenant=book.tenant, status="approved")
     expected = [
         sum((getattr(i, field) for i in approved), Decimal(0))
-        for field in ("subtotal", "tax_total", "total", "amount_paid", "balance_due")
+        for field in (
+            "subtotal",
+            "tax_total",
+            "total",
+            "credited_total",
+            "effective_total",
+            "amount_paid",
+            "balance_due",
+        )
     ]
     assert expected[2] == Decimal("120.80")  # 100.50 + 20.00 + 0.10 + 0.20
     assert [Decimal(str(value)) for value in rows[-1][10:]] == expected
@@ -118,7 +128,12 @@ def test_every_sheet_has_its_header_frozen_and_an_autofilter_over_its_rows(book)
     sheets = {ws.title: (ws.freeze_panes, ws.auto_filter.ref) for ws in workbook.worksheets}
     payment_sheet = load_workbook(io.BytesIO(payments))["Payments"]
     # Invoices: header + 2 approved (row 4 is the totals row); Drafts: header + 1; Payments: header + 1
-    assert sheets == {"Invoices": ("A2", "A1:O3"), "Drafts": ("A2", "A1:O2"), "Payments": ("A2", "A1:I2")}
+    assert sheets == {
+        "Invoices": ("A2", "A1:Q3"),
+        "Drafts": ("A2", "A1:Q2"),
+        "Credit notes": ("A2", "A1:H1"),
+        "Payments": ("A2", "A1:I2"),
+    }
     assert (payment_sheet.freeze_panes, payment_sheet.auto_filter.ref) == ("A2", "A1:I2")
 
 
@@ -126,7 +141,7 @@ def test_an_empty_sheet_still_has_its_header_frozen_and_filterable(other_admin):
     _, content = invoice_report(tenant=other_admin.tenant, filters=InvoiceFilters())
 
     ws = load_workbook(io.BytesIO(content))["Drafts"]
-    assert (ws.freeze_panes, ws.auto_filter.ref) == ("A2", "A1:O1")
+    assert (ws.freeze_panes, ws.auto_filter.ref) == ("A2", "A1:Q1")
 
 
 def test_formula_like_text_arrives_neutralised(book):
@@ -170,5 +185,5 @@ def test_payments_report(book):
 def test_report_is_tenant_scoped(book, other_admin):
     _, content = invoice_report(tenant=other_admin.tenant, filters=InvoiceFilters())
     assert rows_of(content, "Invoices")[1:] == [
-        ["Total of approved invoices", None, None, None, None, None, None, None, None, None, 0, 0, 0, 0, 0]
+        ["Total of approved invoices", None, None, None, None, None, None, None, None, None, 0, 0, 0, 0, 0, 0, 0]
     ]
