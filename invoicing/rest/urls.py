@@ -45,6 +45,8 @@ urlpatterns = [
     # credit notes, customer credit (under the host's users), refunds, payments received for a user
     path("credit-notes/", credits.CreditNoteListView.as_view(), name="credit-notes"),
     path("credit-notes/<int:credit_note_id>/", credits.CreditNoteDetailView.as_view(), name="credit-note"),
+    path("credit-notes/<int:credit_note_id>/pdf/", credits.CreditNotePDFView.as_view(), name="credit-note-pdf"),
+    path("credit-notes/<int:credit_note_id>/email/", credits.CreditNoteEmailView.as_view(), name="credit-note-email"),
     path("users/<int:account_id>/credit/", credits.CustomerCreditView.as_view(), name="customer-credit"),
     path("users/<int:account_id>/credit/adjust/", credits.CreditAdjustView.as_view(), name="customer-credit-adjust"),
     path("refunds/", credits.RefundListView.as_view(), name="refunds"),
