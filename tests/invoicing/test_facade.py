@@ -59,6 +59,13 @@ def test_staff_navigation_of_a_licensed_admin_marks_the_current_section(admin):
         ("billing-run", "Recurring"),
         ("schedule-edit", "Recurring"),
         ("payment-reverse", "Payments"),
+        ("credit-note-list", "Invoices"),
+        ("credit-note-detail", "Invoices"),
+        ("invoice-credit-note", "Invoices"),
+        ("customer-credit", "Payments"),
+        ("refund-reverse", "Payments"),
+        ("receipt-reverse", "Payments"),
+        ("payment-create-for-user", "Payments"),
         ("tax-edit", "Settings"),
         ("token-revoke", "Settings"),
         ("settings-email", "Settings"),
@@ -99,7 +106,11 @@ def test_portal_navigation_stays_without_licence_and_marks_the_current_page(admi
 
     entries = api.navigation(admin.tenant, area="portal", namespace="invoicing", url_name="portal-invoice")
 
-    assert entries == [NavEntry("My invoices", "/me/invoices/", active=True), NavEntry("Payments", "/me/payments/")]
+    assert entries == [
+        NavEntry("My invoices", "/me/invoices/", active=True),
+        NavEntry("Payments", "/me/payments/"),
+        NavEntry("Credit", "/me/credit/"),
+    ]
 
 
 def test_navigation_of_an_unknown_area_is_an_error(admin):
@@ -107,13 +118,15 @@ def test_navigation_of_an_unknown_area_is_an_error(admin):
         api.navigation(admin.tenant, area="owner")
 
 
-def test_account_links_for_staff_open_the_accounts_invoices_payments_and_creation(admin, postpaid_user):
+def test_account_links_for_staff_open_the_accounts_invoices_payments_creation_and_credit(admin, postpaid_user):
     links = api.account_links(postpaid_user)
 
     assert links == [
         NavEntry("Invoices", f"/invoicing/invoices/?account_id={postpaid_user.id}"),
         NavEntry("Payments", f"/invoicing/payments/?account_id={postpaid_user.id}"),
         NavEntry("Create invoice", f"/invoicing/invoices/new/?type=postpaid&account={postpaid_user.id}"),
+        NavEntry("Customer credit", f"/invoicing/users/{postpaid_user.id}/credit/"),
+        NavEntry("Record payment", f"/invoicing/payments/new-for-user/?account={postpaid_user.id}"),
     ]
 
 
