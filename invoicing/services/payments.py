@@ -143,15 +143,12 @@ def credit_apply(*, tenant, invoice_id, actor_id, amount=None, payment_date: dat
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
     invoice_payable(invoice)
     credit = customer_credit_lock(account=invoice.account)
+    if invoice.balance_due <= 0:
+        raise Conflict(f"Invoice {invoice} has nothing left to pay.", code="nothing_due")
     if amount is None:
         amount = min(invoice.balance_due, credit.balance)
         if amount <= 0:
-            raise InsufficientCredit(
-                "The user has no customer credit to apply."
-                if credit.balance <= 0
-                else f"Invoice {invoice} is settled.",
-                field="amount",
-            )
+            raise InsufficientCredit("The user has no customer credit to apply.", field="amount")
     else:
         amount = money_parse(amount, currency=invoice.currency, field_name="amount")
     if amount > invoice.balance_due:

@@ -364,6 +364,12 @@ class GeneralSettingsForm(forms.Form):
         help_text="Tokens: {YYYY} {YY} {MM} {DD} of the invoice date, {seq} or {seq:05} (the counter, zero-padded).",
         widget=forms.TextInput(_TEXT),
     )
+    credit_note_number_format = forms.CharField(
+        max_length=60,
+        label="Credit note number format",
+        help_text="The same tokens, from the credit note's date; credit notes have their own counter.",
+        widget=forms.TextInput(_TEXT),
+    )
     default_due_days = forms.IntegerField(
         min_value=0, max_value=365, label="Default due days", widget=forms.NumberInput(_TEXT)
     )

@@ -382,8 +382,8 @@ def test_adjust_and_apply_customer_credit(billing_api, viewer_api, user, vat):
     assert (payment["credit_delta"], payment["receipt"]) == ("100.00", None)
     after = detail(billing_api, invoice["id"])
     assert (after["payment_status"], after["balance_due"], after["available_credit"]) == ("paid", "0.00", "22.50")
-    problem(billing_api.post(apply, {}, "json"), 409, "insufficient_credit")  # settled: nothing to apply
-    problem(billing_api.post(apply, {"amount": "1.00"}, "json"), 400, "overpayment")
+    problem(billing_api.post(apply, {}, "json"), 409, "nothing_due")  # settled: nothing to apply
+    problem(billing_api.post(apply, {"amount": "1.00"}, "json"), 409, "nothing_due")
     credit = credit_of(viewer_api, user)
     assert credit["balance"] == "22.50"
     assert [(e["kind"], e["amount"], e["payment"]) for e in credit["entries"]] == [

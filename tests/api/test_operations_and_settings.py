@@ -126,7 +126,7 @@ def test_dashboard_figures(viewer_api, billing_api, user, vat):
         "215.00",
         "107.50",
     )
-    assert body["series"][-1] == {"month": "2026-03-01", "invoiced": "322.50", "received": "107.50"}
+    assert body["series"][-1] == {"month": "2026-03-01", "invoiced": "322.50", "received": "107.50", "credited": "0.00"}
     assert len(body["series"]) == 12
 
 
@@ -212,7 +212,11 @@ def test_email_templates_and_preview(api):
     )
     preview = api.post("/api/v1/settings/email-templates/reminder/preview/", {"subject": "Due {total_due}"}, "json")
 
-    assert [(t["kind"], t["customised"]) for t in listed] == [("invoice", False), ("reminder", False)]
+    assert [(t["kind"], t["customised"]) for t in listed] == [
+        ("invoice", False),
+        ("reminder", False),
+        ("credit_note", False),
+    ]
     assert (saved.json()["subject"], saved.json()["customised"]) == ("Invoice {invoice_number}", True)
     assert preview.json()["subject"] == "Due $575.00"
     bad = api.put("/api/v1/settings/email-templates/invoice/", {"subject": "{secret}", "body": ""}, "json")

@@ -16,6 +16,9 @@ class SettingsIn(serializers.Serializer):
     business_tax_id = serializers.CharField(max_length=60, allow_blank=True)
     business_email = serializers.EmailField(max_length=254, allow_blank=True)
     number_format = serializers.CharField(max_length=60, help_text="Tokens {YYYY} {YY} {MM} {DD} {seq} {seq:05}")
+    credit_note_number_format = serializers.CharField(
+        max_length=60, help_text="Credit-note numbers: the same tokens, from the issue date; their own counter"
+    )
     default_due_days = serializers.IntegerField()
     default_terms = serializers.CharField(max_length=20000, allow_blank=True)
     default_notes = serializers.CharField(max_length=20000, allow_blank=True)
@@ -38,6 +41,7 @@ class SettingsOut(serializers.Serializer):
     business_email = serializers.CharField()
     has_logo = serializers.SerializerMethodField()
     number_format = serializers.CharField()
+    credit_note_number_format = serializers.CharField()
     default_due_days = serializers.IntegerField()
     default_terms = serializers.CharField()
     default_notes = serializers.CharField()
