@@ -20,6 +20,7 @@ def html(response) -> str:
 
 GENERAL = {
     "number_format": "ACME-{YY}{MM}-{seq:04}",
+    "credit_note_number_format": "ACME-CN-{seq:04}",
     "default_due_days": "30",
     "default_terms": "Net 30",
     "default_notes": "Thank you",
@@ -41,6 +42,7 @@ def test_general_defaults_are_saved(admin):
         True,
     )
     assert (row.anomaly_threshold_percent, row.issue_zero_invoices) == (Decimal("25"), False)
+    assert row.credit_note_number_format == "ACME-CN-{seq:04}"
 
 
 def test_a_bad_number_format_is_shown_at_its_field(admin):
@@ -48,6 +50,9 @@ def test_a_bad_number_format_is_shown_at_its_field(admin):
 
     assert response.status_code == 200 and 'id="id_number_format-error"' in html(response)
     assert "must contain {seq}" in html(response)
+    wrong = admin.client.post("/invoicing/settings/", {**GENERAL, "credit_note_number_format": "CN-{YYYY}"})
+    assert wrong.status_code == 200 and 'id="id_credit_note_number_format-error"' in html(wrong)
+    assert InvoicingSettings.objects.get(tenant=admin.tenant).credit_note_number_format == "CN-{YYYY}-{seq:05}"
 
 
 def test_viewer_sees_the_settings_read_only(admin):
