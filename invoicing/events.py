@@ -303,7 +303,7 @@ def email_queued(invoice, entry, *, actor_id) -> Event:
         actor_id=actor_id,
         subject_type="invoice",
         subject_id=invoice.pk,
-        message=f"Invoice email to {entry.recipient} queued",
+        message=f"{entry.get_kind_display()} email to {entry.recipient} queued",
     )
 
 

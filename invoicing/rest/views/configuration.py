@@ -43,7 +43,7 @@ from ..serializers.configuration import (
 )
 
 SETTINGS_PERMS = method_perms(get=Perm.VIEW, write=Perm.MANAGE)
-KIND = OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=EmailKind.values, description="invoice or reminder")
+KIND = OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=EmailKind.values, description="invoice, reminder or credit_note")
 
 
 class SettingsView(InvoicingAPIView):
