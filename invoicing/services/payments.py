@@ -27,7 +27,7 @@ from .settlement import invoice_settle
 from .stats import payment_counted
 
 
-def _payment_guards(tenant, payment_date, payment_type) -> None:
+def payment_guards(tenant, payment_date, payment_type) -> None:
     if payment_date is None:
         raise ValidationFailed("Give the payment date.", field="payment_date")
     if payment_date > tenant_today(tenant):
@@ -46,17 +46,21 @@ def invoice_payable(invoice: Invoice) -> None:
         raise Conflict(f"Invoice {invoice} is void.", code="void")
 
 
+def duplicate_transaction(transaction_id: str) -> Conflict:
+    return Conflict(
+        f"A payment with transaction id {transaction_id} is already recorded.",
+        field="transaction_id",
+        code="duplicate_transaction",
+    )
+
+
 def transaction_id_free(tenant, transaction_id: str) -> None:
     """A bank transaction is recorded once, whether as a payment of one invoice or a payment for a user."""
     if transaction_id and (
         Payment.objects.filter(tenant=tenant, transaction_id=transaction_id).exists()
         or Receipt.objects.filter(tenant=tenant, transaction_id=transaction_id).exists()
     ):
-        raise Conflict(
-            f"A payment with transaction id {transaction_id} is already recorded.",
-            field="transaction_id",
-            code="duplicate_transaction",
-        )
+        raise duplicate_transaction(transaction_id)
 
 
 def payment_kind(invoice: Invoice) -> str:
@@ -95,7 +99,7 @@ def payment_record(
     bank_reference: str = "",
     notes: str = "",
 ) -> Payment:
-    _payment_guards(tenant, payment_date, payment_type)
+    payment_guards(tenant, payment_date, payment_type)
     transaction_id = (transaction_id or "").strip()
     invoice = invoice_lock(tenant=tenant, invoice_id=invoice_id)
     amount = money_parse(amount, currency=invoice.currency, field_name="amount")  # in the invoice's currency
@@ -124,11 +128,7 @@ def payment_record(
                 recorded_by_id=actor_id,
             )
     except IntegrityError:
-        raise Conflict(
-            f"A payment with transaction id {transaction_id} is already recorded.",
-            field="transaction_id",
-            code="duplicate_transaction",
-        )
+        raise duplicate_transaction(transaction_id)
     payment_apply(invoice, payment, actor_id=actor_id)
     return payment
 

@@ -23,7 +23,7 @@ from ..money import ZERO, money_format, money_parse
 from ..selectors.invoices import open_invoices
 from .builder import billing_account
 from .customer_credit import credit_move
-from .payments import _payment_guards, payment_apply, payment_unapply, transaction_id_free
+from .payments import payment_guards, duplicate_transaction, payment_apply, payment_unapply, transaction_id_free
 from .stats import payment_counted
 
 
@@ -71,7 +71,7 @@ def receipt_record(
 ) -> Receipt:
     """Record a payment for the user: `allocations` [{invoice, amount}] (None: oldest due first), the rest kept
     as customer credit."""
-    _payment_guards(tenant, payment_date, payment_type)
+    payment_guards(tenant, payment_date, payment_type)
     account = billing_account(tenant, account_id)
     total = money_parse(amount, currency=tenant.currency, field_name="amount")
     transaction_id = (transaction_id or "").strip()
@@ -123,11 +123,7 @@ def receipt_record(
                 recorded_by_id=actor_id,
             )
     except IntegrityError:
-        raise Conflict(
-            f"A payment with transaction id {transaction_id} is already recorded.",
-            field="transaction_id",
-            code="duplicate_transaction",
-        )
+        raise duplicate_transaction(transaction_id)
     if receipt.unallocated:
         # Customer credit is locked after every invoice of the receipt and before the account's ledger.
         credit = customer_credit_lock(account=account)
