@@ -63,7 +63,7 @@ def test_operator_credits_a_paid_invoice_and_records_one_payment_for_two_invoice
 
     note = CreditNote.objects.get(invoice=paid)
     assert (note.number, note.total, note.to_customer_credit) == (
-        "CN-%d-00001" % note.issue_date.year,
+        f"CN-{note.issue_date.year}-00001",
         Decimal("215.00"),
         Decimal("215.00"),
     )
