@@ -23,8 +23,8 @@ from ..money import ZERO, money_format, money_parse
 from ..selectors.invoices import open_invoices
 from .builder import billing_account
 from .customer_credit import credit_move
-from .payments import payment_guards, duplicate_transaction, payment_apply, payment_unapply, transaction_id_free
-from .stats import payment_counted
+from .payments import duplicate_transaction, payment_apply, payment_guards, payment_unapply, transaction_id_free
+from .stats import counters_batched, payment_counted
 
 
 def allocation_default(invoices: list[Invoice], amount: Decimal) -> list[tuple[int, Decimal]]:
@@ -70,7 +70,35 @@ def receipt_record(
     allocations: list | None = None,
 ) -> Receipt:
     """Record a payment for the user: `allocations` [{invoice, amount}] (None: oldest due first), the rest kept
-    as customer credit."""
+    as customer credit. Its counter changes are written once, after every allocation (stats.counters_batched)."""
+    with counters_batched(tenant_id=tenant.id):
+        return _receipt_record(
+            tenant=tenant,
+            account_id=account_id,
+            actor_id=actor_id,
+            amount=amount,
+            payment_date=payment_date,
+            payment_type=payment_type,
+            transaction_id=transaction_id,
+            bank_reference=bank_reference,
+            notes=notes,
+            allocations=allocations,
+        )
+
+
+def _receipt_record(
+    *,
+    tenant,
+    account_id,
+    actor_id,
+    amount,
+    payment_date: datetime.date,
+    payment_type: str,
+    transaction_id: str = "",
+    bank_reference: str = "",
+    notes: str = "",
+    allocations: list | None = None,
+) -> Receipt:
     payment_guards(tenant, payment_date, payment_type)
     account = billing_account(tenant, account_id)
     total = money_parse(amount, currency=tenant.currency, field_name="amount")
@@ -159,6 +187,12 @@ def receipt_record(
 
 @transaction.atomic
 def receipt_reverse(*, tenant, receipt_id, actor_id, reason: str) -> Receipt:
+    """Reverse a payment for a user as a whole: every allocation and the customer credit it left."""
+    with counters_batched(tenant_id=tenant.id):
+        return _receipt_reverse(tenant=tenant, receipt_id=receipt_id, actor_id=actor_id, reason=reason)
+
+
+def _receipt_reverse(*, tenant, receipt_id, actor_id, reason: str) -> Receipt:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Say why the payment is reversed.", field="reason")

@@ -7,6 +7,9 @@ transaction locks, after the invoice and the account, so the lock order stays th
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -47,6 +50,66 @@ def state_of(invoice: Invoice) -> tuple | None:
     return (invoice.status, invoice.payment_status, invoice.source, month_of(invoice.invoice_date), invoice.total)
 
 
+@dataclass
+class _Changes:
+    """Counter changes not written yet: {tally key: count}, {month: invoiced, credited count, credited},
+    {month: payments, received}; written in that table order, each table's rows in sorted key order."""
+
+    tenant_id: int
+    tally: dict[tuple, int] = field(default_factory=dict)
+    months: dict[datetime.date, list[int]] = field(default_factory=dict)
+    payments: dict[datetime.date, list[int]] = field(default_factory=dict)
+
+    def write(self) -> None:
+        for (status, payment_status, source), delta in sorted(self.tally.items()):
+            if delta:
+                _upsert_add(
+                    InvoiceTally._meta.db_table,
+                    {"tenant_id": self.tenant_id, "status": status, "payment_status": payment_status, "source": source},
+                    {"count": delta},
+                )
+        for month, (invoiced, count, credited) in sorted(self.months.items()):
+            add = {"invoiced_milli": invoiced, "credited_count": count, "credited_milli": credited}
+            add = {column: value for column, value in add.items() if value}
+            if add:
+                _upsert_add(InvoiceMonthTotal._meta.db_table, {"tenant_id": self.tenant_id, "month": month}, add)
+        for month, (count, amount) in sorted(self.payments.items()):
+            if count or amount:
+                _upsert_add(
+                    PaymentMonthTotal._meta.db_table,
+                    {"tenant_id": self.tenant_id, "month": month},
+                    {"count": count, "amount_milli": amount},
+                )
+
+
+_batch: ContextVar[_Changes | None] = ContextVar("invoicing_counter_batch", default=None)
+
+
+def _changes(tenant_id: int) -> tuple[_Changes, bool]:
+    """The batch being collected (and False), or a new one to write at once (and True)."""
+    batch = _batch.get()
+    if batch is not None and batch.tenant_id == tenant_id:
+        return batch, False
+    return _Changes(tenant_id), True
+
+
+@contextmanager
+def counters_batched(*, tenant_id: int):
+    """Collect every counter change of the block and write them once at its end, merged, in one sorted order.
+
+    For a transaction that moves several invoices (a payment across invoices and its reversal): written one
+    invoice at a time, its counter rows would be locked in an order another transaction can cross (deadlock), and
+    before the account rows its later allocations lock. Nothing is written if the block raises.
+    """
+    batch = _Changes(tenant_id)
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    batch.write()
+
+
 def invoice_counted(*, tenant_id: int, before: tuple | None, after: tuple | None) -> None:
     """Move one invoice from its `before` state to its `after` state (None: absent) in the counters.
 
@@ -55,28 +118,17 @@ def invoice_counted(*, tenant_id: int, before: tuple | None, after: tuple | None
     """
     if before == after:
         return
-    tally: dict[tuple, int] = {}
-    months: dict[datetime.date, int] = {}
+    changes, now = _changes(tenant_id)
     for state, sign in ((before, -1), (after, 1)):
         if state is None:
             continue
         status, payment_status, source, month, total = state
         key = (status, payment_status, source)
-        tally[key] = tally.get(key, 0) + sign
+        changes.tally[key] = changes.tally.get(key, 0) + sign
         if status == InvoiceStatus.APPROVED and total:
-            months[month] = months.get(month, 0) + sign * to_milli(total)
-    for (status, payment_status, source), delta in sorted(tally.items()):
-        if delta:
-            _upsert_add(
-                InvoiceTally._meta.db_table,
-                {"tenant_id": tenant_id, "status": status, "payment_status": payment_status, "source": source},
-                {"count": delta},
-            )
-    for month, delta in sorted(months.items()):
-        if delta:
-            _upsert_add(
-                InvoiceMonthTotal._meta.db_table, {"tenant_id": tenant_id, "month": month}, {"invoiced_milli": delta}
-            )
+            changes.months.setdefault(month, [0, 0, 0])[0] += sign * to_milli(total)
+    if now:
+        changes.write()
 
 
 def payment_counted(
@@ -85,19 +137,21 @@ def payment_counted(
     """Money received (or, sign -1, its reversal): payments of invoices, and with `counted` False the part of a
     payment for a user kept as customer credit (money received, but no payment of an invoice). Applications of
     customer credit are not money received and are not counted."""
-    _upsert_add(
-        PaymentMonthTotal._meta.db_table,
-        {"tenant_id": tenant_id, "month": month_of(payment_date)},
-        {"count": sign if counted else 0, "amount_milli": sign * to_milli(amount)},
-    )
+    changes, now = _changes(tenant_id)
+    row = changes.payments.setdefault(month_of(payment_date), [0, 0])
+    row[0] += sign if counted else 0
+    row[1] += sign * to_milli(amount)
+    if now:
+        changes.write()
 
 
 def credit_note_counted(*, tenant_id: int, issue_date: datetime.date, total: Decimal) -> None:
-    _upsert_add(
-        InvoiceMonthTotal._meta.db_table,
-        {"tenant_id": tenant_id, "month": month_of(issue_date)},
-        {"credited_count": 1, "credited_milli": to_milli(total)},
-    )
+    changes, now = _changes(tenant_id)
+    row = changes.months.setdefault(month_of(issue_date), [0, 0, 0])
+    row[1] += 1
+    row[2] += to_milli(total)
+    if now:
+        changes.write()
 
 
 @transaction.atomic
