@@ -307,18 +307,15 @@ def test_payments_across_invoices_racing_single_payments_never_overpay():
 
 # invoicing/locks.py's order is invoices -> payments -> sequences -> customer credit -> account -> counters.
 RECEIPT_COUNTER_BEFORE_ACCOUNT = (
-    "LOCK ORDER: receipt_record (invoicing/services/receipts.py, payment_counted of the unallocated part, before the "
-    "allocations loop) takes the tenant's PaymentMonthTotal row before the account row that each allocation's "
-    "invoice_settle -> balance_change locks; payment_record takes the account row, then InvoiceTally, then "
-    "PaymentMonthTotal (payments.py payment_apply): a payment for the user racing a payment of another of its "
-    "invoices waits in a circle (deadlock detected)"
+    "LOCK ORDER: a payment for a user must lock the dashboard counters (PaymentMonthTotal for its unallocated part) "
+    "only after the account row its allocations lock (services/stats.counters_batched in receipts.py); otherwise it "
+    "waits in a circle with a payment_record of another invoice of the same user (account, then counters)"
 )
 RECEIPT_COUNTERS_INTERLEAVED = (
-    "LOCK ORDER: receipt_record with several allocations calls payment_apply once per allocation; each call's "
-    "invoice_counted locks its InvoiceTally rows in sorted order (services/stats.py) but only within that call, then "
-    "PaymentMonthTotal, so a second allocation (unpaid -> partially_paid) locks the 'partially_paid' tally row after "
-    "the first (unpaid -> paid) holds 'unpaid' and after PaymentMonthTotal; a payment_record of any user of the "
-    "tenant (unpaid -> partially_paid) locks 'partially_paid' then 'unpaid': the two wait in a circle"
+    "LOCK ORDER: a payment for a user with several allocations must lock its InvoiceTally rows once, merged and in "
+    "sorted order (services/stats.counters_batched); locked allocation by allocation, a second allocation "
+    "(unpaid -> partially_paid) takes 'partially_paid' after the first holds 'unpaid', and a payment_record of any "
+    "user of the tenant taking them the other way round waits in a circle with it"
 )
 
 
