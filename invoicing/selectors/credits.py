@@ -53,10 +53,38 @@ def credit_notes_list(*, tenant, filters: CreditNoteFilters | None = None) -> Qu
         qs = qs.filter(issue_date__lte=f.date_to)
     text = (f.text or "").strip()
     if text:
-        qs = qs.filter(
-            Q(number__icontains=text) | Q(invoice__number__icontains=text) | Q(account__name__icontains=text)
-        )
+        qs = qs.filter(_text_condition(tenant=tenant, text=text))
     return qs.select_related("invoice", "account").order_by("-issue_date", "-id")
+
+
+# Up to this many matching invoices or users are looked up first and matched by id; beyond it, through the join.
+MAX_TEXT_MATCHES = 500
+
+
+def _text_condition(*, tenant, text: str) -> Q:
+    """Credit-note number, invoice number or user name contains `text`, each side answered by its own index (the
+    trigram indexes on the two numbers on PostgreSQL, the small accounts table) and matched by id, rather than an
+    OR across a join that no index serves."""
+    condition = Q(number__icontains=text)
+    invoices = list(
+        Invoice.objects.filter(tenant=tenant, number__icontains=text)
+        .order_by()
+        .values_list("id", flat=True)[: MAX_TEXT_MATCHES + 1]
+    )
+    if len(invoices) > MAX_TEXT_MATCHES:
+        condition |= Q(invoice__number__icontains=text)
+    elif invoices:
+        condition |= Q(invoice_id__in=invoices)
+    names = list(
+        Account.objects.filter(tenant=tenant, name__icontains=text)
+        .order_by()
+        .values_list("id", flat=True)[: MAX_TEXT_MATCHES + 1]
+    )
+    if len(names) > MAX_TEXT_MATCHES:
+        condition |= Q(account__name__icontains=text)
+    elif names:
+        condition |= Q(account_id__in=names)
+    return condition
 
 
 def credit_note_get(*, tenant, credit_note_id) -> CreditNote:
