@@ -152,6 +152,8 @@ def account_links(account, *, area: str = "staff") -> list[NavEntry]:
         raise ValueError(f"No account links for {area!r}: staff or portal")
     if not account.invoiceable:
         return []
+    from .selectors.credits import customer_credit_balance
+
     of_account = urlencode({"account_id": account.id})
     create = urlencode({"type": account.billing_method, "account": account.id})
     of_user = urlencode({"account": account.id})
@@ -159,7 +161,10 @@ def account_links(account, *, area: str = "staff") -> list[NavEntry]:
         NavEntry("Invoices", f"{reverse('invoicing:invoice-list')}?{of_account}"),
         NavEntry("Payments", f"{reverse('invoicing:payment-list')}?{of_account}"),
         NavEntry("Create invoice", f"{reverse('invoicing:invoice-create')}?{create}"),
-        NavEntry("Customer credit", reverse("invoicing:customer-credit", kwargs={"account_id": account.id})),
+        NavEntry(
+            f"Customer credit {money_format(customer_credit_balance(account), account.tenant.currency)}",
+            reverse("invoicing:customer-credit", kwargs={"account_id": account.id}),
+        ),
         NavEntry("Record payment", f"{reverse('invoicing:payment-create-for-user')}?{of_user}"),
     ]
 

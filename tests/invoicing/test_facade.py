@@ -125,9 +125,17 @@ def test_account_links_for_staff_open_the_accounts_invoices_payments_creation_an
         NavEntry("Invoices", f"/invoicing/invoices/?account_id={postpaid_user.id}"),
         NavEntry("Payments", f"/invoicing/payments/?account_id={postpaid_user.id}"),
         NavEntry("Create invoice", f"/invoicing/invoices/new/?type=postpaid&account={postpaid_user.id}"),
-        NavEntry("Customer credit", f"/invoicing/users/{postpaid_user.id}/credit/"),
+        NavEntry("Customer credit $0.00", f"/invoicing/users/{postpaid_user.id}/credit/"),
         NavEntry("Record payment", f"/invoicing/payments/new-for-user/?account={postpaid_user.id}"),
     ]
+
+
+def test_the_account_link_to_customer_credit_shows_the_balance(admin, user):
+    from invoicing.services.customer_credit import credit_adjust
+
+    credit_adjust(tenant=admin.tenant, account_id=user.id, actor_id=None, amount="1234.50", reason="goodwill")
+
+    assert api.account_links(user)[3] == NavEntry("Customer credit $1,234.50", f"/invoicing/users/{user.id}/credit/")
 
 
 def test_account_links_for_the_users_own_login_open_its_invoices_and_payments(user):
