@@ -219,6 +219,7 @@ class _History:
             interval="monthly",
             due_in_days=DUE_DAYS,
             start_date=start,
+            confirm_past=True,  # the history's schedules start months ago and catch up at once
         )
 
     def payments_of_postpaid(self) -> None:

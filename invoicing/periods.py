@@ -86,3 +86,36 @@ def next_period(schedule: BillingSchedule) -> Period | None:
         due_date=invoice_date + datetime.timedelta(days=schedule.due_in_days),
         last=last,
     )
+
+
+def draft_dates(period: Period, *, today: datetime.date, due_in_days: int) -> tuple[datetime.date, datetime.date]:
+    """(invoice date, due date) of the draft of `period` made on `today`: the day after the period on time, and a
+    catch-up draft (after downtime, or a start date in the past) is dated today and due `due_in_days` from today,
+    so a user is never sent an invoice already overdue the day it is made. Its period stays as it is."""
+    if period.invoice_date >= today:
+        return period.invoice_date, period.due_date
+    return today, today + datetime.timedelta(days=due_in_days)
+
+
+def periods_over(
+    *,
+    start_date: datetime.date,
+    interval: str,
+    every_n_days: int | None,
+    end_date: datetime.date | None,
+    today: datetime.date,
+    limit: int = 1000,
+) -> int:
+    """How many periods from `start_date` are over by `today` (invoice date on or before it): the drafts the next
+    billing run makes at once for a new schedule. Counted up to `limit`."""
+    count = 0
+    while count < limit:
+        end = anchor(start=start_date, interval=interval, every_n_days=every_n_days, k=count + 1) - DAY
+        if end_date and end >= end_date:
+            end = end_date
+        if end + DAY > today:
+            break
+        count += 1
+        if end_date and end >= end_date:
+            break
+    return count

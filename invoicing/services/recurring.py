@@ -44,7 +44,7 @@ from ..models import (
     ScheduleStatus,
 )
 from ..money import ZERO, money_format, money_round, totals_compute
-from ..periods import DAY, Period, anchor, next_period
+from ..periods import DAY, Period, anchor, draft_dates, next_period, periods_over
 from .builder import Preview, billing_account, license_require, lines_write, period_conflict, usage_lines
 from .configuration import settings_for, taxes_applicable
 from .invoices import Immutable
@@ -88,7 +88,10 @@ def schedule_create(
     start_date: datetime.date,
     end_date: datetime.date | None = None,
     active: bool = True,
+    confirm_past: bool = False,
 ) -> BillingSchedule:
+    """A user's recurring schedule. A start date whose periods are already over makes a catch-up draft for each at
+    the next billing run; two or more need `confirm_past` (409 start_in_past says how many)."""
     license_require(tenant, BillingMethod.POSTPAID)
     account = billing_account(tenant, account_id)
     if account.billing_method != BillingMethod.POSTPAID or account.account_type != AccountType.USER:
@@ -101,6 +104,10 @@ def schedule_create(
             f"{account.name} already has a recurring schedule; edit it instead.",
             field="account",
             code="schedule_exists",
+        )
+    if active and not confirm_past:
+        _past_start_check(
+            tenant, interval=interval, every_n_days=every_n_days, start_date=start_date, end_date=end_date
         )
     schedule = BillingSchedule.objects.create(
         tenant=tenant,
@@ -117,8 +124,25 @@ def schedule_create(
     return schedule
 
 
+def _past_start_check(tenant, *, interval, every_n_days, start_date, end_date) -> None:
+    over = periods_over(
+        start_date=start_date,
+        interval=interval,
+        every_n_days=every_n_days,
+        end_date=end_date,
+        today=tenant_today(tenant),
+    )
+    if over >= 2:
+        raise Conflict(
+            f"The start date {start_date:%d %b %Y} is {over} periods in the past: the next billing run will make "
+            f"{over} drafts at once, each dated today and due from today. Confirm to go on.",
+            field="start_date",
+            code="start_in_past",
+        )
+
+
 @transaction.atomic
-def schedule_update(*, tenant, schedule_id, actor_id, **changes) -> BillingSchedule:
+def schedule_update(*, tenant, schedule_id, actor_id, confirm_past: bool = False, **changes) -> BillingSchedule:
     allowed = {"interval", "every_n_days", "due_in_days", "start_date", "end_date"}
     if set(changes) - allowed:
         raise ValidationFailed(f"These cannot be edited: {', '.join(sorted(set(changes) - allowed))}.")
@@ -129,6 +153,14 @@ def schedule_update(*, tenant, schedule_id, actor_id, **changes) -> BillingSched
     if values["start_date"] != schedule.start_date:
         if started:
             raise ValidationFailed("The start date cannot change once a period was billed.", field="start_date")
+        if schedule.status == ScheduleStatus.ACTIVE and not confirm_past:
+            _past_start_check(
+                tenant,
+                interval=values["interval"],
+                every_n_days=values["every_n_days"],
+                start_date=values["start_date"],
+                end_date=values["end_date"],
+            )
         schedule.covered_through = values["start_date"] - DAY
     if values["end_date"] is not None and values["end_date"] < schedule.covered_through:
         raise ValidationFailed("The end date is before the already billed periods.", field="end_date")
@@ -425,6 +457,7 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                 events.schedule_period_skipped(schedule, start=billed.start, end=billed.end, reason=reason)
                 outcomes[schedule.id] = ("skipped", None, schedule)
                 continue
+            invoice_date, due_date = draft_dates(billed, today=today, due_in_days=schedule.due_in_days)
             invoice = Invoice(
                 tenant=tenant,
                 account=schedule.account,
@@ -432,8 +465,8 @@ def _bill_pass(*, tenant, schedule_ids: list[int], today: datetime.date, setting
                 source=InvoiceSource.RECURRING,
                 schedule=schedule,
                 currency=tenant.currency,
-                invoice_date=billed.invoice_date,
-                due_date=billed.due_date,
+                invoice_date=invoice_date,
+                due_date=due_date,
                 period_start=billed.start,
                 period_end=billed.end,
                 description=f"Messaging usage {billed.start:%Y-%m-%d} to {billed.end:%Y-%m-%d}",

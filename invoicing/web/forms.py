@@ -317,11 +317,18 @@ class ScheduleForm(forms.Form):
     end_date = _date("End date", required=False, help_text="The last billing period ends on this day.")
     never_expire = forms.BooleanField(label="Never expire", required=False, initial=True)
     active = forms.BooleanField(label="Is active", required=False, initial=True)
+    confirm_past = forms.BooleanField(
+        label="Yes, make a catch-up draft for each period already over",
+        required=False,
+        help_text="They are dated today and due from today; their periods stay as they are.",
+    )
 
     def __init__(self, *args, account_choices=None, editing=False, **kwargs):
         from ..models import Interval
 
         super().__init__(*args, **kwargs)
+        # Shown once the service said the start date is periods in the past (409 start_in_past), or when ticked.
+        self.needs_past_confirmation = bool(self.data.get("confirm_past"))
         self.fields["interval"].choices = Interval.choices
         if editing:
             del self.fields["account"]

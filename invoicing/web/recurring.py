@@ -100,9 +100,11 @@ def schedule_create_view(request):
                 account_id=form.cleaned_data["account"],
                 actor_id=request.user.id,
                 active=form.cleaned_data["active"],
+                confirm_past=form.cleaned_data["confirm_past"],
                 **form.service_values(),
             )
         except DomainError as error:
+            form.needs_past_confirmation = error.code == "start_in_past"
             form_error(form, error)
         else:
             messages.success(request, f"Recurring invoice for {schedule.account.name} created.")
@@ -126,9 +128,14 @@ def schedule_edit_view(request, schedule_id):
     if request.method == "POST" and form.is_valid():
         try:
             schedule_update(
-                tenant=request.tenant, schedule_id=schedule.pk, actor_id=request.user.id, **form.service_values()
+                tenant=request.tenant,
+                schedule_id=schedule.pk,
+                actor_id=request.user.id,
+                confirm_past=form.cleaned_data["confirm_past"],
+                **form.service_values(),
             )
         except DomainError as error:
+            form.needs_past_confirmation = error.code == "start_in_past"
             form_error(form, error)
         else:
             messages.success(request, f"Recurring invoice of {schedule.account.name} saved.")

@@ -134,3 +134,18 @@ def test_a_stopped_schedule_shows_no_next_run(admin, book):
 
     assert "for 01-Mar to 31-Mar-2026" in active
     assert "for 01-Mar to 31-Mar-2026" not in stopped
+
+
+def test_a_start_date_periods_in_the_past_asks_to_confirm_the_catch_up_drafts(admin):
+    comet = AccountFactory(tenant=admin.tenant, name="Comet Ltd", billing_method="postpaid")
+    old = {**FORM, "account": comet.id, "start_date": "2026-01-01"}
+
+    asked = admin.client.post("/invoicing/recurring/new/", old)
+
+    page = html(asked)
+    assert asked.status_code == 200 and 'data-testid="confirm-past"' in page
+    assert "is 2 periods in the past: the next billing run will make 2 drafts at once" in page
+    assert not BillingSchedule.objects.filter(account=comet).exists()
+    confirmed = admin.client.post("/invoicing/recurring/new/", {**old, "confirm_past": "on"})
+    assert confirmed.status_code == 302
+    assert BillingSchedule.objects.get(account=comet).start_date == D(2026, 1, 1)

@@ -50,6 +50,12 @@ class ScheduleIn(serializers.Serializer):
     start_date = DayField()
     end_date = DayField(required=False, allow_null=True, help_text="None: never expires")
     active = serializers.BooleanField(required=False, default=True)
+    confirm_past = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A start date two or more periods in the past makes a catch-up draft for each at the next run "
+        "(409 start_in_past says how many); true confirms it",
+    )
 
 
 class ScheduleUpdateIn(serializers.Serializer):
@@ -60,6 +66,7 @@ class ScheduleUpdateIn(serializers.Serializer):
     due_in_days = serializers.IntegerField()
     start_date = DayField()
     end_date = DayField(allow_null=True, help_text="null: never expires")
+    confirm_past = serializers.BooleanField(help_text="Confirms a start date two or more periods in the past")
 
 
 class DryRunOut(serializers.Serializer):

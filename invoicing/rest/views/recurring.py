@@ -71,7 +71,7 @@ class ScheduleDetailView(InvoicingAPIView):
         summary="Edit a schedule (only the fields given)",
         parameters=[SCHEDULE_ID],
         request=ScheduleUpdateIn,
-        responses={200: ScheduleOut, **problems(400, 404)},
+        responses={200: ScheduleOut, **problems(400, 404, 409)},
     )
     def patch(self, request, schedule_id):
         changes = input_of(ScheduleUpdateIn, request, partial=True)

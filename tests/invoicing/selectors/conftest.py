@@ -132,8 +132,11 @@ def book(admin, other_admin, user, postpaid_user) -> Book:
         interval="monthly",
         due_in_days=10,
         start_date=D(2026, 1, 1),
+        confirm_past=True,
     )
-    r1, r2 = schedule_bill_due(schedule_id=schedule.id, as_of=TODAY)
+    # Each period billed on time (the day after it ends), as the scheduler does when it is not down.
+    (r1,) = schedule_bill_due(schedule_id=schedule.id, as_of=D(2026, 2, 1))
+    (r2,) = schedule_bill_due(schedule_id=schedule.id, as_of=D(2026, 3, 1))
     r1 = invoice_approve(tenant=admin.tenant, invoice_id=r1.id, actor_id=admin.login.id)
     p = invoice_create_postpaid(
         tenant=admin.tenant,

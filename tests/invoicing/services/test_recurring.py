@@ -57,6 +57,7 @@ JAN_1 = D(2026, 1, 1)
 
 
 def monthly(admin, account, start=JAN_1, **kw):
+    kw.setdefault("confirm_past", True)  # these schedules start months before "today" on purpose
     return schedule_create(
         tenant=admin.tenant,
         account_id=account.id,
@@ -92,13 +93,13 @@ def test_after_downtime_every_missed_period_gets_its_draft_in_order(admin, postp
         (D(2026, 2, 1), D(2026, 2, 28), Decimal("0.01"), "draft"),
         (D(2026, 3, 1), D(2026, 3, 31), Decimal("0.01"), "draft"),
     ]
-    inv = Invoice.objects.filter(account=postpaid_user).order_by("period_start").first()
-    assert (inv.invoice_date, inv.due_date, inv.source, inv.number) == (
-        D(2026, 2, 1),
-        D(2026, 2, 11),
-        "recurring",
-        None,
+    # Catch-up drafts are dated the day they are made and due from it; their periods stay as they are.
+    dates = list(
+        Invoice.objects.filter(account=postpaid_user)
+        .order_by("period_start")
+        .values_list("invoice_date", "due_date", "source", "number")
     )
+    assert dates == [(D(2026, 4, 10), D(2026, 4, 20), "recurring", None)] * 3
     assert (run.schedules_total, run.drafts_created, run.errors, run.status) == (1, 3, 0, "done")
     assert BillingSchedule.objects.get().covered_through == D(2026, 3, 31)
 
@@ -433,6 +434,39 @@ def test_voided_or_deleted_recurring_invoice_releases_usage_for_the_next_draft(a
     assert UsageRollup.objects.filter(billed_by__isnull=True).count() == 2
 
 
+def test_an_on_time_draft_is_dated_the_day_after_its_period(admin, postpaid_user):
+    send(admin.tenant, postpaid_user, "2026-01-10")
+    monthly(admin, postpaid_user)
+
+    tick(D(2026, 2, 1))
+
+    inv = Invoice.objects.get(account=postpaid_user)
+    assert (inv.period_start, inv.period_end, inv.invoice_date, inv.due_date) == (
+        D(2026, 1, 1),
+        D(2026, 1, 31),
+        D(2026, 2, 1),
+        D(2026, 2, 11),
+    )
+
+
+@time_machine.travel(datetime.datetime(2026, 4, 10, 15, tzinfo=datetime.UTC), tick=False)
+def test_a_start_date_two_periods_back_needs_confirmation_and_says_how_many_drafts(admin, postpaid_user):
+    with pytest.raises(Conflict) as refused:
+        monthly(admin, postpaid_user, start=D(2026, 1, 1), confirm_past=False)
+    assert refused.value.code == "start_in_past" and refused.value.field == "start_date"
+    assert "3 periods in the past" in str(refused.value) and "make 3 drafts" in str(refused.value)
+    assert not BillingSchedule.objects.exists()
+
+    one_back = monthly(admin, postpaid_user, start=D(2026, 3, 1), confirm_past=False)  # one period: no question
+    with pytest.raises(Conflict):
+        schedule_update(tenant=admin.tenant, schedule_id=one_back.id, actor_id=None, start_date=D(2025, 12, 1))
+    assert BillingSchedule.objects.get().start_date == D(2026, 3, 1)
+    moved = schedule_update(
+        tenant=admin.tenant, schedule_id=one_back.id, actor_id=None, start_date=D(2025, 12, 1), confirm_past=True
+    )
+    assert moved.start_date == D(2025, 12, 1)
+
+
 def test_schedule_rules(admin, postpaid_user, user):
     with pytest.raises(ValidationFailed):
         schedule_create(tenant=admin.tenant, account_id=user.id, actor_id=None, start_date=D(2026, 1, 1))
@@ -474,7 +508,13 @@ def test_dst_change_in_a_non_utc_zone_puts_records_on_the_right_local_day(db):
     LicenseFactory(tenant=tenant)
     account = AccountFactory(tenant=tenant, billing_method="postpaid")
     schedule_create(
-        tenant=tenant, account_id=account.id, actor_id=None, interval="weekly", start_date=D(2026, 3, 23), due_in_days=0
+        tenant=tenant,
+        account_id=account.id,
+        actor_id=None,
+        interval="weekly",
+        start_date=D(2026, 3, 23),
+        due_in_days=0,
+        confirm_past=True,
     )
     # Clocks go forward at 01:00 UTC on 29 March 2026: 22:30 UTC on the 29th is 00:30 on the 30th in Berlin.
     records_ingest(
@@ -509,7 +549,9 @@ def test_four_ticks_at_once_produce_exactly_one_draft_per_period():
     for account in accounts:
         for day in ("2026-01-10", "2026-02-10", "2026-03-10"):
             send(tenant, account, day)
-        schedule_create(tenant=tenant, account_id=account.id, actor_id=None, start_date=D(2026, 1, 1))
+        schedule_create(
+            tenant=tenant, account_id=account.id, actor_id=None, start_date=D(2026, 1, 1), confirm_past=True
+        )
     barrier = threading.Barrier(4)
     errors = []
 
