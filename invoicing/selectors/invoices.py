@@ -214,6 +214,13 @@ def invoice_search(
         count = offset + len(items)  # the last page: the count is known without counting
     else:
         count = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    if not items and page > 1:
+        # A page past the end (a bookmark, rows voided or filtered away meanwhile): the last page instead. Past the
+        # count cap the exact count is needed once to know which page that is (rare: nobody pages that far).
+        total = count if count <= COUNT_CAP else qs.order_by().count()
+        if total:
+            last = -(-total // page_size)
+            return invoice_search(tenant=tenant, filters=filters, ordering=ordering, page=last, page_size=page_size)
     return InvoicePage(
         items=items,
         page=page,

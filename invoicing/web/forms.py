@@ -135,6 +135,11 @@ class ClaimFieldsMixin(forms.Form):
         label="Bank reference", max_length=100, required=False, widget=forms.TextInput(_TEXT)
     )
     claim_notes = forms.CharField(label="Payment notes", required=False, widget=forms.Textarea({**_TEXT, "rows": 2}))
+    confirm_date = forms.BooleanField(
+        label="Yes, the invoice is dated on another day than today",
+        required=False,
+        help_text="Its number is still the next one, taken when it is approved.",
+    )
 
     CLAIM_FIELDS = (
         "claim_amount",
@@ -158,6 +163,7 @@ class ClaimFieldsMixin(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["claim_type"].choices = PaymentType.choices
+        self.needs_date_confirmation = bool(self.data.get("confirm_date"))
 
     def clean(self):
         data = super().clean()
@@ -167,6 +173,21 @@ class ClaimFieldsMixin(forms.Form):
             if not data.get("claim_type"):
                 self.add_error("claim_type", "Choose the payment type.")
         return data
+
+    def date_confirmed(self, today) -> bool:
+        """A back-dated or future invoice date needs the confirmation ticked; otherwise a field error says so."""
+        day = self.cleaned_data.get("invoice_date")
+        if day is None or day == today or self.cleaned_data.get("confirm_date"):
+            return True
+        days = abs((day - today).days)
+        when = "before" if day < today else "after"
+        self.add_error(
+            "invoice_date",
+            f"The invoice date {day:%d %b %Y} is {days} day{'s' if days != 1 else ''} {when} today; "
+            "confirm it below to create the invoice with this date.",
+        )
+        self.needs_date_confirmation = True
+        return False
 
     def claim_input(self):
         from ..services.invoices import ClaimInput

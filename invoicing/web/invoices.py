@@ -375,7 +375,7 @@ def invoice_create(request):
                 )
             except DomainError as error:
                 form_error(form, error)
-        elif action in ("create", "draft", "claim"):
+        elif action in ("create", "draft", "claim") and form.date_confirmed(today):
             common = {
                 "tenant": tenant,
                 "account_id": values["account"],

@@ -277,3 +277,19 @@ def test_only_the_licensed_modes_are_offered(admin, user):
     page = html(admin.client.get("/invoicing/invoices/new/?type=postpaid"))
 
     assert 'id="type-postpaid"' not in page and 'name="recharge_amount"' in page
+
+
+def test_a_back_dated_or_future_invoice_date_needs_confirmation(admin, user):
+    back = {**PREPAID, "account": user.id, "action": "create", "invoice_date": "2026-03-02", "due_date": "2026-03-30"}
+
+    asked = admin.client.post("/invoicing/invoices/new/", back)
+
+    page = asked.content.decode()
+    assert asked.status_code == 200 and 'data-testid="confirm-date"' in page
+    assert "The invoice date 02 Mar 2026 is 18 days before today; confirm it below" in page
+    assert not Invoice.objects.exists()
+    ahead = admin.client.post("/invoicing/invoices/new/", {**back, "invoice_date": "2026-03-21"})
+    assert "is 1 day after today" in ahead.content.decode() and not Invoice.objects.exists()
+    confirmed = admin.client.post("/invoicing/invoices/new/", {**back, "confirm_date": "on"})
+    assert confirmed.status_code == 302
+    assert Invoice.objects.get().invoice_date == D(2026, 3, 2)

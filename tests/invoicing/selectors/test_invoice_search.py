@@ -179,9 +179,15 @@ def test_pages_follow_each_other_without_gaps_or_repeats(book, admin):
     ]
 
 
-def test_a_page_past_the_end_is_empty_and_still_counts(book, admin):
+def test_a_page_past_the_end_is_the_last_page_and_still_counts(book, admin):
     result = search(book, admin, page=9, page_size=4)
-    assert (result.items, result.has_next, result.has_previous, result.count) == ([], False, True, 11)
+    assert (keys(book, result), result.page, result.has_next, result.has_previous, result.count) == (
+        NEWEST_FIRST[8:],
+        3,
+        False,
+        True,
+        11,
+    )
 
 
 def test_a_full_page_knows_there_is_a_next_one_without_counting_everything(book, admin, django_assert_num_queries):
@@ -279,3 +285,18 @@ def test_invoice_queryset_is_the_whole_filtered_ordered_set(book, admin):
     qs = selectors.invoice_queryset(tenant=admin.tenant, filters=InvoiceFilters(tab="prepaid"), ordering="total")
     assert [i.id for i in qs] == book.ids("D", "H", "F", "C", "A", "B", "E", "G")
     assert qs[0].account.name == "Invent Media GmbH"
+
+
+def test_a_page_past_the_end_is_the_last_page(admin, book):
+    last = invoice_search(tenant=admin.tenant, filters=InvoiceFilters(), page=4, page_size=3)
+    beyond = invoice_search(tenant=admin.tenant, filters=InvoiceFilters(), page=99, page_size=3)
+
+    assert (beyond.page, [i.pk for i in beyond.items], beyond.has_next, beyond.count) == (
+        last.page,
+        [i.pk for i in last.items],
+        False,
+        last.count,
+    )
+    assert beyond.items and beyond.has_previous
+    nothing = invoice_search(tenant=admin.tenant, filters=InvoiceFilters(q="no such text"), page=5)
+    assert (nothing.page, nothing.items, nothing.count) == (5, [], 0)
