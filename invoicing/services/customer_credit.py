@@ -29,9 +29,11 @@ class InsufficientCredit(Conflict):
 
 def credit_move(
     credit: CustomerCredit, amount, *, kind: str, description: str, actor_id, refusal: str = "", **links
-) -> CreditEntry:
+) -> CreditEntry | None:
     """Add `amount` (signed) to the locked customer credit and write its ledger row; refuses going below zero with
-    `refusal` (or a default message) and changes nothing."""
+    `refusal` (or a default message) and changes nothing. Zero writes nothing (None), like the balance ledger."""
+    if amount == 0:
+        return None
     after = credit.balance + amount
     if after < 0:
         raise InsufficientCredit(

@@ -470,3 +470,22 @@ def test_receipt_refusals_change_nothing(admin, user, other_admin):
     with pytest.raises(NotFound):
         receipt_record(**{**base, "tenant": other_admin.tenant}, amount="10", payment_type="cash")
     assert snapshot() == before
+
+
+def test_reversing_a_credit_application_a_credit_note_moved_back_entirely_writes_no_empty_row(admin, user):
+    invoice = prepaid_invoice(admin, user, amount="100.00")
+    credit_adjust(tenant=admin.tenant, account_id=user.id, actor_id=None, amount="40.00", reason="gift")
+    applied = credit_apply(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None)
+    credit_note_issue(tenant=admin.tenant, invoice_id=invoice.id, actor_id=None, reason="cancel", amount="100.00")
+    assert Payment.objects.get(pk=applied.pk).moved_to_credit == Decimal("40.00")
+    assert customer_credit(user) == Decimal("40.00")
+
+    payment_reverse(tenant=admin.tenant, payment_id=applied.id, actor_id=None, reason="undo")
+
+    assert customer_credit(user) == Decimal("40.00") == ledger_sum(user)
+    assert list(CreditEntry.objects.filter(account=user).order_by("id").values_list("kind", "amount")) == [
+        ("adjustment", Decimal("40.00")),
+        ("applied", Decimal("-40.00")),
+        ("credit_note", Decimal("40.00")),
+    ]
+    assert figures(invoice)[0] == "credited"
