@@ -2,6 +2,7 @@
 sequence of payments, reversals, credit notes and credit applications led there."""
 
 import datetime
+import os
 import io
 import re
 from decimal import Decimal
@@ -69,7 +70,11 @@ def _page_figure(page: str, test_id: str) -> str:
 
 
 @pytest.mark.django_db(transaction=False)
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("CREDIT_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(ops=steps)
 def test_page_pdf_excel_and_api_show_the_same_figures(admin, ops):
     with time_machine.travel(datetime.datetime(2026, 3, 20, 15, tzinfo=datetime.UTC), tick=False):
