@@ -4,9 +4,9 @@ number, status and ledger row is the one the product itself would write.
 The host hands over its accounts, the months of the history (oldest first, the current month last), an estimate of
 each account's usage in each month, and a callback that ingests one month's messaging records. Month by month, the
 prepaid users recharge first and then send (a prepaid balance never goes below zero); once a month is over, its
-postpaid usage is invoiced. At the end, the schedules catch up in one billing run, some invoices are voided, one
-payment is reversed, some invoices are corrected by credit notes, one user pays several invoices with one transfer,
-and reminders and invoice emails wait in the outbox.
+postpaid usage is invoiced. At the end, the schedules' billing runs of the year run on their days, some invoices
+are voided, one payment is reversed, some invoices are corrected by credit notes, one user pays several invoices
+with one transfer, and reminders and invoice emails wait in the outbox.
 """
 
 import datetime
@@ -196,7 +196,11 @@ class _History:
             created.append(("stopped", self._schedule(account, self.months[half][0])))
         if not created:
             return
-        # One run catches up every period that is over, as the scheduler does after downtime.
+        # The scheduler ran on time through the year: one run the day after each month ended (each draft dated
+        # then), and one today.
+        for _start, end in self.months:
+            if end + DAY <= self.today:
+                billing_run_start(tenant=self.tenant, as_of=end + DAY, actor_id=self.actor_id)
         billing_run_start(tenant=self.tenant, as_of=self.today, actor_id=self.actor_id)
         for state, schedule in created:
             if state == "stopped":
