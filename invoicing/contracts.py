@@ -89,14 +89,24 @@ class UsageCorrection(Protocol):
 
 @dataclass(frozen=True)
 class UsageLine:
-    """What identifies the usage behind one invoice line, for reading its records back."""
+    """What identifies the usage behind one invoice line, for reading its records back.
+
+    A line of one route and unit price reads what the invoice billed of that route and price (usage records or,
+    for `kind` "correction", record changes), on `day` when given, else from `since` and up to `until` (each
+    inclusive when given). A line of several routes (`remainder`: the usage that rounds to nothing line by line,
+    summed on one line) reads everything of its kind the invoice billed that none of the lines in `besides` reads.
+    """
 
     country: str
     network: str
     channel: str
     unit_price: Decimal
-    day: datetime.date | None  # prior-period and correction lines: their day
-    since: datetime.date | None  # in-period lines: the invoice's period start
+    day: datetime.date | None = None  # a line of one day (prior-period lines of invoices made before summaries)
+    since: datetime.date | None = None  # in-period lines: the invoice's period start
+    until: datetime.date | None = None  # prior-period lines: the day before the invoice's period
+    kind: str = "usage"  # "usage" or "correction", as UsageGroup.kind
+    remainder: bool = False
+    besides: tuple[UsageLine, ...] = ()
 
 
 class UsageSource(Protocol):

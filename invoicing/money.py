@@ -7,13 +7,15 @@ total = subtotal + taxes; balance due = total - payments.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision, parse_pattern
 
 from msgplatform.core.errors import ValidationFailed
 
@@ -127,6 +129,40 @@ def percent_parse(value, field: str, upper: Decimal | None = HUNDRED) -> Decimal
 
 def money_format(amount: Decimal, currency: str, locale: str = "en_US") -> str:
     return format_currency(amount, currency, locale=locale, currency_digits=True)
+
+
+def unit_price_places(prices: Iterable[Decimal], currency: str) -> int:
+    """The decimals that show each of these unit prices exactly, and at least the currency's: one number for all the
+    unit prices of an invoice, so that its column lines up ("$0.004175", "$0.031000", "$0.500000")."""
+    places = get_currency_precision(currency)
+    for price in prices:
+        exponent = price.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            places = -exponent
+    return places
+
+
+@lru_cache(maxsize=64)
+def _pattern_with_places(locale: str, places: int):
+    pattern = copy.copy(parse_pattern(Locale.parse(locale).currency_formats["standard"]))
+    pattern.frac_prec = (places, places)
+    return pattern
+
+
+def unit_price_format(price: Decimal, currency: str, places: int, locale: str = "en_US") -> str:
+    """A unit price (or a charge at unit-price precision) in its currency with exactly `places` decimals, never
+    rounded away: `places` comes from `unit_price_places` (a price with more decimals is shown with all of them)."""
+    if not isinstance(price, Decimal):
+        raise TypeError("money is Decimal")
+    places = max(places, unit_price_places([price], currency))
+    return format_currency(
+        price, currency, format=_pattern_with_places(locale, places), locale=locale, currency_digits=False
+    )
+
+
+def money_exact_format(amount: Decimal, currency: str, locale: str = "en_US") -> str:
+    """An amount with every decimal it has, at least the currency's: "$0.012345", "$0.01" (unrounded usage)."""
+    return unit_price_format(amount, currency, get_currency_precision(currency), locale)
 
 
 # Counters keep amounts in integer thousandths (every ISO currency has at most 3 decimals): exact on SQLite too.

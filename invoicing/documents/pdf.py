@@ -42,7 +42,7 @@ from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "2026.2"
+TEMPLATE_VERSION = "2026.3"
 FONTS_DIR = Path(__file__).resolve().parent / "fonts"
 BUNDLED_FONTS = frozenset(path.resolve() for path in FONTS_DIR.glob("*.ttf"))
 # Options of WeasyPrint's write_pdf: its defaults, spelt out (fonts subset, not hinted; streams compressed).

@@ -16,7 +16,16 @@ from msgplatform.core.errors import NotAllowed, NotFound, ValidationFailed
 
 from ..contracts import UsageGroup
 from ..models import Invoice, InvoiceLine, InvoiceStatus, InvoiceTax, LineKind
-from ..money import ZERO, Totals, line_amount, totals_compute
+from ..money import (
+    ZERO,
+    Totals,
+    line_amount,
+    money_exact_format,
+    money_round,
+    totals_compute,
+    unit_price_format,
+    unit_price_places,
+)
 from ..selectors.licenses import license_info
 from .configuration import settings_for
 
@@ -126,36 +135,134 @@ def lines_write(
     return totals
 
 
-def usage_lines(groups: list[UsageGroup], currency: str) -> list[LineSpec]:
-    """Invoice lines from usage groups: by country, network, channel and unit price; prior-period ones by day."""
-    lines = []
-    for g in groups:
-        channel = CHANNEL_NAMES.get(g.channel, g.channel)
-        what = f"{channel} {g.country} {g.network}".strip()
-        if g.kind == "correction":
-            kind, description = LineKind.CORRECTION, f"Correction for {g.day:%Y-%m-%d}: {what}"
-        elif g.is_prior:
-            kind, description = LineKind.PRIOR_USAGE, f"Prior-period usage {g.day:%Y-%m-%d}: {what}"
-        else:
-            kind, description = LineKind.USAGE, what
-        description += f" ({g.messages} messages)"
-        lines.append(
-            LineSpec(
-                kind=kind,
-                description=description,
-                quantity=Decimal(g.parts),
-                unit_price=g.unit_price,
-                amount=line_amount(Decimal(g.parts), g.unit_price, currency),
-                country=g.country,
-                network=g.network,
-                channel=g.channel,
-                messages=g.messages,
-                parts=g.parts,
-                raw_charge=g.charge,
-                usage_day=g.day,
-            )
+def count_text(count: int, singular: str, plural: str = "") -> str:
+    """ "1 message", "2 messages", "1,234 parts", "-1 message": a count with its noun."""
+    return f"{count:,} {singular if abs(count) == 1 else plural or singular + 's'}"
+
+
+def days_text(since: datetime.date, until: datetime.date) -> str:
+    """ "30 Sep", "30 Sep – 31 Oct", "30 Dec 2025 – 2 Jan 2026" (the year only when the days span two)."""
+
+    def day(d: datetime.date, year: bool) -> str:
+        return f"{d.day} {d:%b}" + (f" {d.year}" if year else "")
+
+    if since == until:
+        return day(since, False)
+    years = since.year != until.year
+    return f"{day(since, years)} – {day(until, years)}"
+
+
+SUB_CENT = "Sub-cent usage"
+
+
+def is_sub_cent(line) -> bool:
+    """The line that sums the usage rounding to nothing line by line: a usage line of no single route."""
+    return line.kind == LineKind.USAGE and not line.channel
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """A line's quantity as documents show it: "3", "1,500", "2.5" (never "1.5E+3")."""
+    return f"{quantity.normalize():,f}"
+
+
+def line_unit_prices(lines, currency: str) -> list[str]:
+    """The unit prices of an invoice's lines (or a preview's) as the page, the preview and the PDF show them: in the
+    currency, every one with the same decimals (enough for the most precise, at least the currency's); a dash for
+    the sub-cent line, which sums several prices."""
+    lines = list(lines)
+    places = unit_price_places([line.unit_price for line in lines if not is_sub_cent(line)], currency)
+    return ["—" if is_sub_cent(line) else unit_price_format(line.unit_price, currency, places) for line in lines]
+
+
+@dataclass
+class _Route:
+    """The usage of one route and unit price, of one kind of line, while lines are summed from groups."""
+
+    kind: str
+    group: UsageGroup
+    messages: int = 0
+    parts: int = 0
+    charge: Decimal = ZERO
+    since: datetime.date | None = None
+    until: datetime.date | None = None
+
+    def add(self, g: UsageGroup) -> None:
+        self.messages += g.messages
+        self.parts += g.parts
+        self.charge += g.charge
+        if g.day is not None:
+            self.since = g.day if self.since is None else min(self.since, g.day)
+            self.until = g.day if self.until is None else max(self.until, g.day)
+
+    def line(self, currency: str) -> LineSpec:
+        g = self.group
+        what = f"{CHANNEL_NAMES.get(g.channel, g.channel)} {g.country} {g.network}".strip()
+        if self.kind == LineKind.CORRECTION:
+            what = f"Correction, {days_text(self.since, self.until)}: {what}"
+        elif self.kind == LineKind.PRIOR_USAGE:
+            what = f"Prior-period usage, {days_text(self.since, self.until)}: {what}"
+        return LineSpec(
+            kind=self.kind,
+            description=f"{what} ({count_text(self.messages, 'message')})",
+            quantity=Decimal(self.parts),
+            unit_price=g.unit_price,
+            amount=line_amount(Decimal(self.parts), g.unit_price, currency),
+            country=g.country,
+            network=g.network,
+            channel=g.channel,
+            messages=self.messages,
+            parts=self.parts,
+            raw_charge=self.charge,
+            usage_day=self.since,
         )
-    return lines
+
+
+# The order of an invoice's usage lines: the period's, then prior-period usage, then corrections.
+_KIND_ORDER = {LineKind.USAGE: 0, LineKind.PRIOR_USAGE: 1, LineKind.CORRECTION: 2}
+
+
+def usage_lines(groups: list[UsageGroup], currency: str) -> list[LineSpec]:
+    """Invoice lines from usage groups: one line per route (country, network, channel) and unit price for the
+    period's usage, one for all its prior-period usage (its days stated once; the detail by day is in the annex and
+    the evidence file) and one for its corrections; then every line whose amount rounds to nothing folded into one
+    sub-cent line that states its messages, parts and exact amount.
+
+    Each line's amount is its billed usage rounded half-up once (docs/decisions.md: prior-period usage is rounded
+    per summarised line, not per day).
+    """
+    routes: dict[tuple, _Route] = {}
+    for g in groups:
+        if g.kind == "correction":
+            kind = LineKind.CORRECTION
+        else:
+            kind = LineKind.PRIOR_USAGE if g.is_prior else LineKind.USAGE
+        key = (kind, g.country, g.network, g.channel, g.unit_price)
+        routes.setdefault(key, _Route(kind=kind, group=g)).add(g)
+    lines = [routes[key].line(currency) for key in sorted(routes, key=lambda k: (_KIND_ORDER[k[0]], *k[1:]))]
+    nothing = [line for line in lines if line.amount == 0]
+    if not nothing:
+        return lines
+    return [line for line in lines if line.amount != 0] + [sub_cent_line(nothing, currency)]
+
+
+def sub_cent_line(lines: list[LineSpec], currency: str) -> LineSpec:
+    """One line for usage lines that each round to nothing: their raw charges summed, then rounded once."""
+    messages = sum(line.messages for line in lines)
+    parts = sum(line.parts for line in lines)
+    raw = sum((line.raw_charge for line in lines), ZERO)
+    return LineSpec(
+        kind=LineKind.USAGE,
+        description=(
+            f"{SUB_CENT}: {count_text(messages, 'message')}, {count_text(parts, 'part')}, "
+            f"exactly {money_exact_format(raw, currency)}"
+        ),
+        quantity=Decimal(parts),
+        unit_price=ZERO,
+        amount=money_round(raw, currency),
+        messages=messages,
+        parts=parts,
+        raw_charge=raw,
+    )
 
 
 def period_conflict(

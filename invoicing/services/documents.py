@@ -18,6 +18,7 @@ import hashlib
 from collections import OrderedDict
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -31,8 +32,10 @@ from ..dispatch import RENDER_INVOICE_PDF, task_send_after_commit
 from ..documents.pdf import TEMPLATE_VERSION, render_credit_note_pdf, render_invoice_pdf
 from ..locks import invoice_lock_briefly
 from ..models import CreditNote, Invoice, InvoiceDocument, InvoiceStatus, LineKind, Payment
-from ..money import money_format
+from ..money import money_format, unit_price_format, unit_price_places
+from .builder import SUB_CENT, is_sub_cent, line_unit_prices, quantity_text
 from .configuration import bank_details_for, settings_for
+from .evidence import prior_usage_days
 
 CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"}
 # The sweep leaves a change this long to its own render task, takes at most a batch per run, and looks back this far
@@ -89,20 +92,24 @@ def _bill_to(account) -> dict:
 
 
 def _annex(invoice: Invoice, fmt) -> dict | None:
+    """The usage of a postpaid invoice by route and unit price, and (read when shown: the PDF shows it, the invoice
+    page lists the records instead) its prior-period usage day by day."""
     if not invoice.is_postpaid:
         return None
+    lines = list(invoice.lines.all())
+    prices = dict(zip((line.pk for line in lines), line_unit_prices(lines, invoice.currency), strict=True))
     rows: OrderedDict[tuple, dict] = OrderedDict()
-    for line in invoice.lines.all():
+    for line in lines:
         key = (line.country, line.network, line.channel, line.unit_price)
         row = rows.setdefault(
             key,
             {
                 "country": line.country,
                 "network": line.network,
-                "channel": CHANNELS.get(line.channel, line.channel),
+                "channel": SUB_CENT if is_sub_cent(line) else CHANNELS.get(line.channel, line.channel),
                 "messages": 0,
                 "parts": 0,
-                "unit_price": line.unit_price.normalize(),
+                "unit_price": prices[line.pk],
                 "amount": Decimal(0),
             },
         )
@@ -116,7 +123,26 @@ def _annex(invoice: Invoice, fmt) -> dict | None:
         "parts": sum(r["parts"] for r in rows.values()),
         "amount": fmt(total),
         "amount_value": total,
+        "days": partial(_annex_days, invoice, lines),
     }
+
+
+def _annex_days(invoice: Invoice, lines: list) -> list[dict]:
+    """The annex's rows of prior-period usage and corrections by day, charges at the precision of the unit prices."""
+    currency = invoice.currency
+    places = unit_price_places([line.unit_price for line in lines if not is_sub_cent(line)], currency)
+    return [
+        {
+            "day": f"{d.day:%Y-%m-%d}",
+            "position": d.line.position,
+            "what": f"{CHANNELS.get(d.line.channel, d.line.channel)} {d.line.country} {d.line.network}".strip(),
+            "messages": d.messages,
+            "parts": d.parts,
+            "unit_price": unit_price_format(d.line.unit_price, currency, places),
+            "charge": unit_price_format(d.charge, currency, places),
+        }
+        for d in prior_usage_days(invoice)
+    ]
 
 
 def invoice_document_context(invoice: Invoice) -> dict:
@@ -128,6 +154,8 @@ def invoice_document_context(invoice: Invoice) -> dict:
 
     settings = settings_for(invoice.tenant)
     bank = bank_details_for(invoice.tenant)
+    lines = list(invoice.lines.all())
+    unit_prices = line_unit_prices(lines, currency)
     payments = invoice.payments.filter(reversed_at__isnull=True).order_by("payment_date", "id")
     credit_notes = list(invoice.credit_notes.order_by("issue_date", "id"))
     is_draft = invoice.status == InvoiceStatus.DRAFT
@@ -148,13 +176,11 @@ def invoice_document_context(invoice: Invoice) -> dict:
             {
                 "position": line.position,
                 "description": line.description,
-                "quantity": line.quantity.normalize() if line.kind != LineKind.RECHARGE else 1,
-                "unit_price": (
-                    fmt(line.unit_price) if line.kind == LineKind.RECHARGE else f"{line.unit_price.normalize()}"
-                ),
+                "quantity": quantity_text(line.quantity) if line.kind != LineKind.RECHARGE else 1,
+                "unit_price": unit_price,
                 "amount": fmt(line.amount),
             }
-            for line in invoice.lines.all()
+            for line, unit_price in zip(lines, unit_prices, strict=True)
         ],
         "taxes": [{"name": t.name, "rate": t.rate.normalize(), "amount": fmt(t.amount)} for t in invoice.taxes.all()],
         "subtotal": fmt(invoice.subtotal),

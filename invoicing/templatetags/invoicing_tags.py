@@ -10,7 +10,8 @@ from django import template
 
 from msgplatform.accounts.permissions import Perm, staff_can
 
-from ..money import money_format
+from ..money import money_format, unit_price_format
+from ..services.builder import line_unit_prices, quantity_text
 
 register = template.Library()
 
@@ -30,6 +31,28 @@ def money(amount, currency):
         except (InvalidOperation, ValueError):
             return ""
     return money_format(amount, currency)
+
+
+@register.filter
+def with_unit_prices(lines, currency):
+    """`{% for line, unit_price in lines|with_unit_prices:currency %}`: each line of an invoice (or a preview) with
+    its unit price as the invoice shows it: in the currency, every line with the same decimals."""
+    lines = list(lines)
+    return list(zip(lines, line_unit_prices(lines, currency), strict=True))
+
+
+@register.filter
+def quantity(value) -> str:
+    """A line's quantity: "3", "1,500" (never "1.5E+3")."""
+    return "" if value is None else quantity_text(Decimal(value))
+
+
+@register.filter
+def record_price(amount, currency):
+    """A record's unit price or charge at the precision records are rated at (6 decimals): "$0.007500"."""
+    if amount is None or amount == "":
+        return ""
+    return unit_price_format(Decimal(amount), currency, 6)
 
 
 @register.simple_tag(takes_context=True)

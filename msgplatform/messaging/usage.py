@@ -13,6 +13,8 @@ range cannot change, so a caller that summarised ranges can bill them without re
 from __future__ import annotations
 
 import datetime
+import functools
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -285,21 +287,48 @@ def usage_records(
     return qs.order_by("submitted_at", "id")
 
 
-def usage_line_records(*, tenant_id: int, invoice_id: int, line: UsageLine) -> Iterator[MessageRecord]:
-    """The records an invoice billed behind one of its lines (route and unit price, its day or its period), streamed."""
-    qs = MessageRecord.objects.filter(
-        tenant_id=tenant_id,
-        rollup__billed_by=invoice_id,
-        rollup__kind=UsageKind.USAGE,
-        country=line.country,
-        network=line.network,
-        channel=line.channel,
-        unit_price=line.unit_price,
-    )
+def _days(line: UsageLine, field: str) -> Q:
+    """The days of a line: its one day, or from `since` and up to `until` (each when given)."""
     if line.day is not None:
-        qs = qs.filter(day=line.day)
-    elif line.since is not None:
-        qs = qs.filter(day__gte=line.since)
+        return Q(**{field: line.day})
+    days = Q()
+    if line.since is not None:
+        days &= Q(**{f"{field}__gte": line.since})
+    if line.until is not None:
+        days &= Q(**{f"{field}__lte": line.until})
+    return days
+
+
+def _record_route(line: UsageLine) -> Q:
+    """The records of a line of one route and unit price, within its days."""
+    route = Q(country=line.country, network=line.network, channel=line.channel, unit_price=line.unit_price)
+    return route & _days(line, "day")
+
+
+def _correction_route(line: UsageLine) -> Q:
+    """The record changes of a correction line of one route and unit price, within its days."""
+    route = Q(
+        rollup__country=line.country,
+        rollup__network=line.network,
+        rollup__channel=line.channel,
+        rollup__unit_price_micros=int(line.unit_price * MICROS),
+    )
+    return route & _days(line, "rollup__day")
+
+
+def _behind(qs: QuerySet, line: UsageLine, *, kind: str, route) -> QuerySet:
+    """What of `qs` (an invoice's billed usage of one kind) is behind the line: its route and days, or for a
+    remainder line what no line of that kind in `besides` reads."""
+    if not line.remainder:
+        return qs.filter(route(line))
+    routed = [route(other) for other in line.besides if other.kind == kind]
+    return qs.exclude(functools.reduce(operator.or_, routed)) if routed else qs
+
+
+def usage_line_records(*, tenant_id: int, invoice_id: int, line: UsageLine) -> Iterator[MessageRecord]:
+    """The records an invoice billed behind one of its usage lines (see UsageLine), streamed."""
+    qs = MessageRecord.objects.filter(tenant_id=tenant_id, rollup__billed_by=invoice_id, rollup__kind=UsageKind.USAGE)
+    qs = _behind(qs, line, kind=UsageKind.USAGE, route=_record_route)
     return qs.order_by("submitted_at", "id").iterator(chunk_size=2000)
 
 
@@ -314,21 +343,10 @@ class Correction:
 
 
 def usage_line_corrections(*, tenant_id: int, invoice_id: int, line: UsageLine) -> Iterator[Correction]:
-    """The record changes an invoice billed behind one correction line (its day, route and unit price), streamed."""
-    qs = (
-        RecordCorrection.objects.filter(
-            tenant_id=tenant_id,
-            rollup__billed_by=invoice_id,
-            rollup__day=line.day,
-            rollup__country=line.country,
-            rollup__network=line.network,
-            rollup__channel=line.channel,
-            rollup__unit_price_micros=int(line.unit_price * MICROS),
-        )
-        .select_related("record")
-        .order_by("id")
-    )
-    for c in qs.iterator(chunk_size=2000):
+    """The record changes an invoice billed behind one of its correction lines (see UsageLine), streamed."""
+    qs = RecordCorrection.objects.filter(tenant_id=tenant_id, rollup__billed_by=invoice_id)
+    qs = _behind(qs, line, kind=UsageKind.CORRECTION, route=_correction_route)
+    for c in qs.select_related("record").order_by("id").iterator(chunk_size=2000):
         yield Correction(record=c.record, parts=c.parts, charge=Decimal(c.charge_micros) / MICROS, reason=c.reason)
 
 

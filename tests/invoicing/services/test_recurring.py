@@ -186,7 +186,9 @@ def test_late_records_go_on_the_next_draft_as_prior_period_lines_with_their_date
         ("usage", None, Decimal("0.01")),
         ("prior_usage", D(2026, 1, 25), Decimal("0.05")),
     ]
-    assert "Prior-period usage 2026-01-25" in second.lines.get(kind="prior_usage").description
+    assert (
+        second.lines.get(kind="prior_usage").description == "Prior-period usage, 25 Jan: SMS US T-Mobile US (1 message)"
+    )
     assert second.total == Decimal("0.06")
 
 
