@@ -30,7 +30,7 @@ class LineOut(serializers.Serializer):
     channel = serializers.CharField()
     messages = serializers.IntegerField()
     parts = serializers.IntegerField()
-    usage_day = serializers.DateField(allow_null=True, help_text="Prior-period and correction lines: the day")
+    usage_day = serializers.DateField(allow_null=True, help_text="Prior-period and correction lines: their first day")
 
 
 class TaxChargeOut(serializers.Serializer):
