@@ -56,6 +56,7 @@ def _schedule(schedule, kind: str, actor_id, message: str, level: str = "info", 
 
 
 def invoice_created(invoice, *, actor_id) -> Event:
+    # Written before any approval, so without a number: the Event Viewer names the invoice by the number it has now.
     return _invoice(
         invoice,
         "invoice.created",
@@ -296,6 +297,23 @@ def schedule_failed(schedule, *, message: str) -> Event:
 # --- email and reminders --------------------------------------------------------------------------------------
 
 
+# An email's event names what it carries by number: "Invoice email of INV-2026-00001", "Payment reminder email of
+# INV-2026-00001, INV-2026-00004"; this many numbers at most, then "and N more".
+EMAIL_NUMBERS_SHOWN = 3
+
+
+def email_about(entry) -> str:
+    """What an email is, named by the numbers of the documents it carries (its credit note, else its invoices)."""
+    if entry.credit_note_id is not None:
+        return f"{entry.get_kind_display()} email of {entry.credit_note.number}"
+    numbers = [str(invoice) for invoice in entry.invoices.order_by("id")]
+    if not numbers:
+        return f"{entry.get_kind_display()} email"
+    shown = ", ".join(numbers[:EMAIL_NUMBERS_SHOWN])
+    more = f" and {len(numbers) - EMAIL_NUMBERS_SHOWN} more" if len(numbers) > EMAIL_NUMBERS_SHOWN else ""
+    return f"{entry.get_kind_display()} email of {shown}{more}"
+
+
 def email_queued(invoice, entry, *, actor_id) -> Event:
     return _record(
         kind="email.queued",
@@ -303,7 +321,7 @@ def email_queued(invoice, entry, *, actor_id) -> Event:
         actor_id=actor_id,
         subject_type="invoice",
         subject_id=invoice.pk,
-        message=f"{entry.get_kind_display()} email to {entry.recipient} queued",
+        message=f"{email_about(entry)} to {entry.recipient} queued",
     )
 
 
@@ -313,7 +331,7 @@ def email_sent(entry) -> Event:
         tenant_id=entry.tenant_id,
         subject_type="email",
         subject_id=entry.pk,
-        message=f"{entry.get_kind_display()} email to {entry.recipient} sent",
+        message=f"{email_about(entry)} to {entry.recipient} sent",
     )
 
 
@@ -324,8 +342,8 @@ def email_failed(entry, *, error: str) -> Event:
         level="error",
         subject_type="email",
         subject_id=entry.pk,
-        message=f"{entry.get_kind_display()} email to {entry.recipient} failed after "
-        f"{entry.attempts} attempts: {error}",
+        message=f"{email_about(entry)} to {entry.recipient} could not be delivered after "
+        f"{entry.attempts} attempt{'s' if entry.attempts != 1 else ''}: {error}",
     )
 
 
@@ -336,7 +354,7 @@ def email_render_failed(entry, *, error: str) -> Event:
         level="error",
         subject_type="email",
         subject_id=entry.pk,
-        message=f"{entry.get_kind_display()} email to {entry.recipient} not sent: {error}",
+        message=f"{email_about(entry)} to {entry.recipient} not sent: {error}",
     )
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from msgplatform.accounts.permissions import Perm, staff_required
 
 from ..selectors.activity import email_log_get, email_log_invoices, email_logs, event_areas, events
+from ..selectors.subjects import invoice_labels
 from .common import csv_download, found
 from .forms import EventFilterForm, OutboxFilterForm
 
@@ -57,6 +58,9 @@ def event_list(request):
         header = ["time", "area", "kind", "level", "subject_type", "subject_id", "actor", "message"]
         return csv_download("events.csv", header, rows)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    labels = invoice_labels(tenant=tenant, events=page)
+    for event in page:
+        event.invoice_label = labels.get(event.subject_id) if event.subject_type == "invoice" else None
     return render(request, "invoicing/activity/events.html", {"form": form, "page": page})
 
 

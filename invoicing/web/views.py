@@ -22,6 +22,9 @@ def home(request):
     figures = dashboard_figures(tenant=request.tenant)
     currency = figures.currency
     chart = {
+        # The amounts' currency: the value axis is titled with it and its ticks carry its symbol.
+        "currency": currency,
+        "axis_title": f"Amount ({currency})",
         "labels": [f"{m.month:%b %Y}" for m in figures.series],
         # Plain decimal strings for drawing; the formatted amounts are the tooltips and the table.
         "invoiced": [str(m.invoiced) for m in figures.series],

@@ -36,6 +36,32 @@ def staff_can(user, perm: Perm) -> bool:
     return perm in ROLE_PERMS.get(user.role, frozenset())
 
 
+# What a role may not do, in the words of the 403 page ("Your role, Viewer, <this>."), per permission it lacks.
+DENIED: dict[Perm, str] = {
+    Perm.VIEW: "does not open the pages of invoicing and users",
+    Perm.BILL: (
+        "may look at everything but not change it: recording or reversing payments, creating, approving, emailing or "
+        "voiding invoices, credit notes, reminders, recurring invoices and users' billing need the Billing or Owner "
+        "role"
+    ),
+    Perm.MANAGE: (
+        "may not change settings: the business profile, taxes, bank details, email templates, staff logins and API "
+        "tokens need the Owner role"
+    ),
+}
+
+
+def denied_message(user, perm: Perm) -> str:
+    """Why a staff page is refused, in plain words: what the login's role may not do and whom to ask."""
+    tenant = getattr(user, "tenant", None) if getattr(user, "tenant_id", None) else None
+    if tenant is None:
+        return "This page is for an admin's staff; you are signed in with another kind of login."
+    if not tenant.is_active:
+        return f"{tenant.name} is not active: its pages are closed."
+    role = StaffRole(user.role).label if user.role in StaffRole.values else "none"
+    return f"Your role, {role}, {DENIED[perm]}. Ask an owner of {tenant.name} to change your role."
+
+
 def staff_required(perm: Perm):
     """Page decorator: a staff login of an active tenant with `perm`; sets request.tenant."""
 
@@ -45,7 +71,7 @@ def staff_required(perm: Perm):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not staff_can(request.user, perm):
-                raise PermissionDenied(f"Your role does not allow this ({perm}).")
+                raise PermissionDenied(denied_message(request.user, perm))
             request.tenant = request.user.tenant
             return view(request, *args, **kwargs)
 

@@ -21,7 +21,7 @@ from msgplatform.messaging.models import MICROS, UsageRollup
 
 from . import selectors
 from .forms import AccountCreateForm, AccountForm, SignupForm, TenantCreateForm
-from .models import Tenant
+from .models import LedgerKind, Tenant
 from .permissions import Perm, owner_required, portal_required, staff_required
 from .services.accounts import account_create, account_signup, account_update
 from .services.tenants import tenant_create
@@ -203,6 +203,49 @@ def signup(request, slug):
     return render(request, "accounts/signup.html", {"form": form, "tenant": tenant})
 
 
+# What a rounding row is, for the user who reads its own ledger (staff see the row as it is, at full precision).
+ROUNDING_NOTES = {
+    "approved": (
+        "Messages are priced in fractions of a cent and your balance is charged at that precision; the invoice bills "
+        "the usage rounded to the cent. This row brings your balance to what the invoice says."
+    ),
+    "voided": "The invoice was voided, so the rounding it had brought to your balance is taken back.",
+}
+
+
+def _customer_amount(amount: Decimal, currency: str) -> str:
+    """An amount of the user's ledger to the cent, as the plugin formats money; a fraction of a cent reads as
+    zero, never as "-$0.00"."""
+    shown = invoicing_api.money_display(amount, currency)
+    zero = invoicing_api.money_display(Decimal(0), currency)
+    return zero if shown.lstrip("-−") == zero else shown
+
+
+def _customer_ledger(rows, currency: str) -> list[dict]:
+    """The ledger rows of a page as the user's own portal shows them: amounts, balances before and after to the cent,
+    and each invoice rounding row named and explained in plain words (the CSV export keeps every row at full
+    precision)."""
+    shown = []
+    for t in rows:
+        note = ""
+        if t.kind == LedgerKind.ROUNDING:
+            note = ROUNDING_NOTES["voided" if t.reference.endswith(" voided") else "approved"]
+            if _customer_amount(t.amount, currency) == _customer_amount(Decimal(0), currency):
+                note += " It is less than a cent."
+        shown.append(
+            {
+                "created_at": t.created_at,
+                "kind": t.get_kind_display(),
+                "reference": t.reference,
+                "note": note,
+                "amount": _customer_amount(t.amount, currency),
+                "balance_before": _customer_amount(t.balance_before, currency),
+                "balance_after": _customer_amount(t.balance_after, currency),
+            }
+        )
+    return shown
+
+
 @portal_required
 def portal_home(request):
     account = request.account
@@ -214,6 +257,7 @@ def portal_home(request):
     context = {
         "account": account,
         "ledger": ledger,
+        "ledger_rows": _customer_ledger(ledger, request.tenant.currency),
         "account_links": invoicing_api.account_links(account, area="portal"),
     }
     return render(request, "accounts/portal_home.html", context)

@@ -57,6 +57,14 @@
     if (!canvas || !source || typeof Chart === "undefined" || canvas.dataset.drawn) return;
     canvas.dataset.drawn = "1";
     var data = JSON.parse(source.textContent);
+    /* Ticks in the amounts' currency ("$1,500"); a currency the browser does not know keeps its ISO code. */
+    var axisMoney = function (value) {
+      try {
+        return new Intl.NumberFormat("en-US", { style: "currency", currency: data.currency, maximumFractionDigits: 0 }).format(value);
+      } catch (error) {
+        return data.currency + " " + value;
+      }
+    };
     new Chart(canvas, {
       type: "bar",
       data: {
@@ -80,7 +88,13 @@
             },
           },
         },
-        scales: { y: { beginAtZero: true } },
+        scales: {
+          y: {
+            beginAtZero: true,
+            title: { display: true, text: data.axis_title },
+            ticks: { callback: function (value) { return axisMoney(value); } },
+          },
+        },
       },
     });
   }
