@@ -369,6 +369,11 @@ def template_updated(row, *, actor_id) -> Event:
     )
 
 
+def reminder_skipped(invoice, *, actor_id, message: str) -> Event:
+    """ "Send reminder" pressed within the window: nothing sent; `message` says when the last one went."""
+    return _invoice(invoice, "reminder.skipped", actor_id, message)
+
+
 def reminder_bulk_started(job, *, actor_id, recipients: int) -> Event:
     return _record(
         kind="reminder.bulk_started",

@@ -23,11 +23,12 @@ from msgplatform.core.errors import Conflict, NotFound, ValidationFailed
 from msgplatform.core.ids import id_parse
 
 from .. import events
-from ..models import AutoReminder, EmailKind, Invoice, InvoiceStatus, Job, ReminderSlot
+from ..models import AutoReminder, EmailKind, EmailLog, Invoice, InvoiceStatus, Job, ReminderSlot
+from ..money import money_format
 from ..rules import Action, invoice_actions
 from ..selectors.invoices import invoice_get
 from .configuration import settings_for
-from .emails import email_queue, reminder_email_values, template_for, template_validate
+from .emails import email_queue, recipient_of, reminder_email_values, template_for, template_validate
 
 BULK_KIND = "payment"
 
@@ -117,6 +118,60 @@ def _selection_check(tenant, selected: list[int], recipients: list[Recipient], *
     )
 
 
+@dataclass(frozen=True)
+class ReminderPlan:
+    """What a bulk reminder would do now, for its confirmation: every user it reminds, and those it will skip."""
+
+    recipients: list[Recipient]
+    recently_reminded: list[tuple[Recipient, datetime.datetime]]  # reminded within the window, and when
+    without_email: list[Recipient]
+    window_hours: int
+
+    @property
+    def count(self) -> int:
+        return len(self.recipients)
+
+
+def _recipients_checked(tenant, *, overdue_only: bool, account_ids) -> list[Recipient]:
+    """The guards of the page and the API alike: an empty selection, another admin's user or a selected user with
+    nothing to remind of is refused."""
+    selected = _selection(account_ids)
+    recipients = bulk_reminder_preview(tenant=tenant, overdue_only=overdue_only, account_ids=selected)
+    if selected is not None:
+        _selection_check(tenant, selected, recipients, overdue_only=overdue_only)
+    if not recipients:
+        raise ValidationFailed("No selected user has unpaid or partially paid invoices.", code="no_recipients")
+    return recipients
+
+
+def bulk_reminder_plan(*, tenant, overdue_only: bool = False, account_ids=None) -> ReminderPlan:
+    """The users a bulk reminder of this selection would remind if started now (refused as bulk_reminder_start
+    refuses it), with those it would skip: reminded within the window, or without an email. Writes nothing."""
+    recipients = _recipients_checked(tenant, overdue_only=overdue_only, account_ids=account_ids)
+    hours = settings_for(tenant).reminder_window_hours
+    last_sent = reminders_last_sent(tenant=tenant, account_ids=[r.account.id for r in recipients])
+    since = timezone.now() - datetime.timedelta(hours=hours)
+    return ReminderPlan(
+        recipients=recipients,
+        recently_reminded=[
+            (r, last_sent[r.account.id])
+            for r in recipients
+            if r.has_email and r.account.id in last_sent and last_sent[r.account.id] > since
+        ],
+        without_email=[r for r in recipients if not r.has_email],
+        window_hours=hours,
+    )
+
+
+def reminders_last_sent(*, tenant, account_ids: list[int]) -> dict[int, datetime.datetime]:
+    """{account id: when its last payment reminder went out} for those of the tenant's users that had one."""
+    return dict(
+        ReminderSlot.objects.filter(tenant=tenant, kind=BULK_KIND, account_id__in=account_ids).values_list(
+            "account_id", "last_sent_at"
+        )
+    )
+
+
 @transaction.atomic
 def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account_ids=None) -> Job:
     """Remind the selected users (no selection: every user that owes) of what they owe, in a Job.
@@ -124,12 +179,7 @@ def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account
     The guards of the page and the API alike: an empty selection, another admin's user or a selected user with
     nothing to remind of is refused, and nothing is started.
     """
-    selected = _selection(account_ids)
-    recipients = bulk_reminder_preview(tenant=tenant, overdue_only=overdue_only, account_ids=selected)
-    if selected is not None:
-        _selection_check(tenant, selected, recipients, overdue_only=overdue_only)
-    if not recipients:
-        raise ValidationFailed("No selected user has unpaid or partially paid invoices.", code="no_recipients")
+    recipients = _recipients_checked(tenant, overdue_only=overdue_only, account_ids=account_ids)
     job = Job.objects.create(
         tenant=tenant,
         kind="bulk_reminder",
@@ -144,12 +194,83 @@ def bulk_reminder_start(*, tenant, actor_id, overdue_only: bool = False, account
     return job
 
 
-def invoice_remind(*, tenant, invoice_id, actor_id) -> Job:
-    """Remind one invoice's user of everything it owes: a bulk reminder of that user (the window applies)."""
+def _remindable(tenant, invoice_id) -> Invoice:
     invoice = invoice_get(tenant=tenant, invoice_id=invoice_id)
     if Action.REMIND not in invoice_actions(invoice):
         raise Conflict(f"Invoice {invoice} has nothing to remind of.", code="not_remindable")
+    return invoice
+
+
+def invoice_remind(*, tenant, invoice_id, actor_id) -> Job:
+    """Remind one invoice's user of everything it owes: a bulk reminder of that user (the window applies)."""
+    invoice = _remindable(tenant, invoice_id)
     return bulk_reminder_start(tenant=tenant, actor_id=actor_id, account_ids=[invoice.account_id])
+
+
+@dataclass(frozen=True)
+class ReminderOutcome:
+    """What "Send reminder" did: sent (the email is queued), or skipped because one went out within the window."""
+
+    sent: bool
+    reminded_at: datetime.datetime  # this reminder, or the one within the window that made this one skip
+    next_from: datetime.datetime  # when the next reminder of the user can go
+    message: str  # what the page says
+    email: EmailLog | None = None
+
+
+def _local(moment: datetime.datetime, tenant) -> str:
+    return f"{moment.astimezone(tenant.tz):%Y-%m-%d %H:%M}"
+
+
+def invoice_reminder_send(*, tenant, invoice_id, actor_id) -> ReminderOutcome:
+    """Remind one invoice's user of everything it owes, now: one email listing its open invoices, unless a reminder
+    went out to that user within the window (the same ReminderSlot as bulk reminders, so whoever presses first sends
+    and the others are told when it went). Quick enough for a request: one conditional UPDATE and one outbox row;
+    the email is delivered by a worker after commit."""
+    invoice = _remindable(tenant, invoice_id)
+    template_validate(EmailKind.REMINDER, *template_for(tenant, EmailKind.REMINDER))
+    (recipient,) = bulk_reminder_preview(tenant=tenant, account_ids=[invoice.account_id])
+    address = recipient_of(recipient.account)
+    hours = settings_for(tenant).reminder_window_hours
+    window = datetime.timedelta(hours=hours)
+    name, zone = recipient.account.name, tenant.timezone
+    with transaction.atomic():
+        if reminder_slot_take(tenant=tenant, account_id=recipient.account.id, kind=BULK_KIND, window=window):
+            entry = email_queue(
+                tenant=tenant,
+                account=recipient.account,
+                kind=EmailKind.REMINDER,
+                invoices=recipient.invoices,
+                actor_id=actor_id,
+                values=reminder_email_values(tenant, recipient.account, recipient.invoices, tenant_today(tenant)),
+            )
+            events.email_queued(invoice, entry, actor_id=actor_id)
+            sent_at = ReminderSlot.objects.get(account_id=recipient.account.id, kind=BULK_KIND).last_sent_at
+            count = len(recipient.invoices)
+            message = (
+                f"Reminder sent to {name} at {address}: {count} open invoice{'s' if count != 1 else ''}, "
+                f"{money_format(recipient.total_due, tenant.currency)} due. The next reminder can go from "
+                f"{_local(sent_at + window, tenant)} ({zone})."
+            )
+            return ReminderOutcome(
+                sent=True, reminded_at=sent_at, next_from=sent_at + window, message=message, email=entry
+            )
+        last = ReminderSlot.objects.get(account_id=recipient.account.id, kind=BULK_KIND).last_sent_at
+        message = (
+            f"No reminder sent: {name} was reminded at {_local(last, tenant)} ({zone}), within the {hours}-hour "
+            f"reminder window. The next reminder can go from {_local(last + window, tenant)}."
+        )
+        events.reminder_skipped(invoice, actor_id=actor_id, message=message)
+        return ReminderOutcome(sent=False, reminded_at=last, next_from=last + window, message=message)
+
+
+def invoice_reminder_window(*, tenant, account_id: int) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """(when the user was last reminded, when the next reminder can go) while the window holds; None otherwise."""
+    last = reminders_last_sent(tenant=tenant, account_ids=[account_id]).get(account_id)
+    if last is None:
+        return None
+    next_from = last + datetime.timedelta(hours=settings_for(tenant).reminder_window_hours)
+    return (last, next_from) if next_from > timezone.now() else None
 
 
 def bulk_reminder_run(job: Job) -> str:

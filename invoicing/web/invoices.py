@@ -45,7 +45,13 @@ from ..services.invoices import (
     invoice_void,
 )
 from ..services.recurring import invoice_regenerate
-from ..services.reminders import bulk_reminder_preview, bulk_reminder_start, invoice_remind
+from ..services.reminders import (
+    bulk_reminder_plan,
+    bulk_reminder_preview,
+    bulk_reminder_start,
+    invoice_reminder_send,
+    invoice_reminder_window,
+)
 from .common import XLSX, attachment, form_error, found, is_htmx, staff_action, staff_page
 from .credit_forms import ApplyCreditForm
 from .forms import (
@@ -174,6 +180,12 @@ def invoice_detail_context(request, detail, *, apply_form=None) -> dict:
         "available_credit": detail.available_credit,
         "apply_form": apply_form if can_apply else None,
         "credited": invoice.credited_total > 0,
+        # (last reminded, next possible) while the reminder window holds: said beside "Send reminder".
+        "reminder_window": (
+            invoice_reminder_window(tenant=tenant, account_id=invoice.account_id)
+            if Action.REMIND in detail.actions
+            else None
+        ),
     }
 
 
@@ -290,15 +302,17 @@ def invoice_void_view(request, invoice_id):
 
 @staff_action(Perm.BILL)
 def invoice_remind_view(request, invoice_id):
-    """Remind the invoice's user of everything it owes (one email, the reminder window applies)."""
+    """Remind the invoice's user of everything it owes (one email, the reminder window applies), and say what
+    happened: sent, or skipped because a reminder went out within the window, and when."""
     invoice = found(invoice_get, tenant=request.tenant, invoice_id=invoice_id)
+    detail = reverse("invoicing:invoice-detail", args=[invoice.pk])
     try:
-        job = invoice_remind(tenant=request.tenant, invoice_id=invoice.pk, actor_id=request.user.id)
+        outcome = invoice_reminder_send(tenant=request.tenant, invoice_id=invoice.pk, actor_id=request.user.id)
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect("invoicing:invoice-detail", invoice_id=invoice.pk)
-    messages.info(request, f"Reminder to {invoice.account.name} started.")
-    return redirect("invoicing:job", job_id=job.id)
+    else:
+        (messages.success if outcome.sent else messages.warning)(request, outcome.message)
+    return redirect(_back(request, detail))
 
 
 # --- create ---------------------------------------------------------------------------------------------------
@@ -536,13 +550,21 @@ def reminder_select(request):
         # "Remind all users that owe" is no selection (every user that owes when it starts), as in the API.
         selected = None if request.POST.get("all") else form.cleaned_data["account_ids"]
         try:
+            if request.POST.get("confirm") != "1":
+                # First press: nothing is sent; the page asks, with the count, before anything goes out.
+                plan = bulk_reminder_plan(tenant=tenant, overdue_only=overdue_only, account_ids=selected)
+                return render(
+                    request,
+                    "invoicing/reminders/confirm.html",
+                    {"plan": plan, "all": selected is None, "overdue_only": overdue_only, "currency": tenant.currency},
+                )
             job = bulk_reminder_start(
                 tenant=tenant, actor_id=request.user.id, overdue_only=overdue_only, account_ids=selected
             )
         except DomainError as error:
             form_error(form, error)
         else:
-            messages.info(request, f"Reminder to {job.total} user(s) started.")
+            messages.info(request, f"Reminder to {job.total} user{'s' if job.total != 1 else ''} started.")
             return redirect("invoicing:job", job_id=job.id)
     selected = set(form.cleaned_data.get("account_ids") or []) if form.is_bound and form.is_valid() else None
     context = {

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from msgplatform.accounts.permissions import Perm, staff_required
 from msgplatform.core.errors import DomainError
+from msgplatform.core.ids import ids_parse
 
 from ..models import BillingRun, BillingSchedule, ScheduleStatus
 from ..periods import next_period
@@ -20,7 +21,7 @@ from ..selectors.recurring import (
 )
 from ..services.billing_runs import batch_dispatch, billing_run_start
 from ..services.recurring import schedule_create, schedule_dry_run, schedule_start, schedule_stop, schedule_update
-from .common import csv_download, form_error, found, is_htmx, staff_action
+from .common import csv_download, form_error, found, is_htmx, staff_action, staff_page
 from .forms import ScheduleForm
 
 
@@ -158,9 +159,45 @@ def schedule_start_view(request, schedule_id):
     return _toggle(request, schedule_id, schedule_start, "Billing cycle of {name} started.")
 
 
-@staff_action(Perm.BILL)
+@staff_page(get=Perm.BILL, post=Perm.BILL)
 def schedule_stop_view(request, schedule_id):
-    return _toggle(request, schedule_id, schedule_stop, "Billing cycle of {name} stopped.")
+    """ "Stop billing cycle" of one schedule: asks first ("Stop 1 schedule?"), stops on the confirmation."""
+    schedule = found(schedule_get, tenant=request.tenant, schedule_id=schedule_id)
+    return _stop_confirmed(request, [schedule])
+
+
+@staff_page(get=Perm.BILL, post=Perm.BILL)
+def schedule_bulk_stop_view(request):
+    """Stop the schedules ticked on the list: the count and the users are confirmed before any stops."""
+    source = request.POST if request.method == "POST" else request.GET
+    chosen = schedules(tenant=request.tenant, ordering="id").filter(pk__in=ids_parse(source.getlist("schedule_ids")))
+    return _stop_confirmed(request, list(chosen))
+
+
+def _stop_confirmed(request, chosen: list[BillingSchedule]):
+    """The confirmation page of stopping `chosen` (their active ones); with `confirm`, each is stopped by the
+    service, in id order, and the page says which stopped and which were refused (stopped meanwhile)."""
+    active = [s for s in chosen if s.status == ScheduleStatus.ACTIVE]
+    if not active:
+        messages.error(request, "No active schedule selected: only an active billing cycle can be stopped.")
+        return redirect("invoicing:schedule-list")
+    if request.method != "POST" or request.POST.get("confirm") != "1":
+        rows = [_row(s) for s in active]
+        return render(request, "invoicing/recurring/stop_confirm.html", {"rows": rows, "count": len(rows)})
+    stopped, refused = [], []
+    for schedule in active:
+        try:
+            schedule_stop(tenant=request.tenant, schedule_id=schedule.pk, actor_id=request.user.id)
+        except DomainError as error:
+            refused.append(f"{schedule.account.name} ({error.message})")
+        else:
+            stopped.append(schedule.account.name)
+    if stopped:
+        what = "1 billing cycle" if len(stopped) == 1 else f"{len(stopped)} billing cycles"
+        messages.success(request, f"{what} stopped: {', '.join(stopped)}.")
+    if refused:
+        messages.error(request, f"Not stopped: {', '.join(refused)}.")
+    return redirect("invoicing:schedule-list")
 
 
 @staff_required(Perm.VIEW)

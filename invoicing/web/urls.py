@@ -50,6 +50,7 @@ tenant_urlpatterns = licensed_urlpatterns(
         path("recurring/", recurring.schedule_list, name="schedule-list"),
         path("recurring/new/", recurring.schedule_create_view, name="schedule-create"),
         path("recurring/run/", recurring.billing_run_view, name="billing-run-start"),
+        path("recurring/stop/", recurring.schedule_bulk_stop_view, name="schedule-bulk-stop"),
         path("recurring/runs/<int:run_id>/", recurring.billing_run_detail, name="billing-run"),
         path("recurring/<int:schedule_id>/edit/", recurring.schedule_edit_view, name="schedule-edit"),
         path("recurring/<int:schedule_id>/start/", recurring.schedule_start_view, name="schedule-start"),

@@ -187,6 +187,10 @@ def test_admin_walks_the_seed_flows(live_server, page, screenshot, world):
     page.get_by_role("link", name="Select Users for Reminder").click()
     expect(page.get_by_test_id("reminder-summary")).to_contain_text("2 users with 2 open invoices")
     page.get_by_role("button", name="Send reminder").click()
+    # Nothing goes out before the confirmation, which gives the count.
+    expect(page.get_by_test_id("confirm-title")).to_have_text("Send reminders to 2 users?")
+    assert mail.outbox == []
+    page.get_by_role("button", name="Send 2 reminders").click()
     expect(page.locator("#job-progress")).to_have_attribute("data-status", "done")
     expect(page.locator("#job-progress")).to_contain_text("2 reminder(s) sent")
     assert sorted(m.to[0] for m in mail.outbox) == ["cometltd@example.com", "orbitltd@example.com"]

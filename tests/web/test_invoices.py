@@ -386,9 +386,9 @@ def test_reminder_page_previews_recipients_with_counts_and_amounts(admin, book, 
 
 def test_bulk_reminder_starts_a_job_and_sends_once(admin, book, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        first = admin.client.post("/invoicing/reminders/", {"account_ids": [book.paid_part.account_id]})
+        first = admin.client.post("/invoicing/reminders/", {"account_ids": [book.paid_part.account_id], "confirm": "1"})
     with django_capture_on_commit_callbacks(execute=True):
-        admin.client.post("/invoicing/reminders/", {"account_ids": [book.paid_part.account_id]})
+        admin.client.post("/invoicing/reminders/", {"account_ids": [book.paid_part.account_id], "confirm": "1"})
 
     jobs = list(Job.objects.filter(tenant=admin.tenant).order_by("id"))
     assert first.status_code == 302 and first.url == f"/invoicing/jobs/{jobs[0].id}/"
@@ -407,8 +407,10 @@ def test_remind_one_invoice_from_its_action_menu(admin, book, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.client.post(f"/invoicing/invoices/{book.paid_part.id}/remind/")
 
-    assert response.status_code == 302 and response.url.startswith("/invoicing/jobs/")
-    assert Event.objects.filter(kind="reminder.bulk_started", tenant=admin.tenant).count() == 1
+    # The reminder is sent in the request (one outbox row) and the page says so on the invoice, not on a job page.
+    assert response.status_code == 302 and response.url == f"/invoicing/invoices/{book.paid_part.id}/"
+    assert Event.objects.filter(kind="email.queued", tenant=admin.tenant, subject_id=book.paid_part.id).count() == 1
+    assert len(mail.outbox) == 1 and not Job.objects.exists()
 
 
 def test_saving_a_draft_unchanged_keeps_its_lines(admin, book):

@@ -81,7 +81,7 @@ def test_edit_a_schedule(admin, book):
 
 
 def test_stop_and_start_a_billing_cycle(admin, book):
-    admin.client.post(f"/invoicing/recurring/{book.schedule.id}/stop/")
+    admin.client.post(f"/invoicing/recurring/{book.schedule.id}/stop/", {"confirm": "1"})
     stopped = BillingSchedule.objects.get(pk=book.schedule.id).status
     admin.client.post(f"/invoicing/recurring/{book.schedule.id}/start/")
     again = admin.client.post(f"/invoicing/recurring/{book.schedule.id}/start/", follow=True)
@@ -129,7 +129,7 @@ def test_a_running_billing_run_polls(admin):
 
 def test_a_stopped_schedule_shows_no_next_run(admin, book):
     active = html(admin.client.get("/invoicing/recurring/"))
-    admin.client.post(f"/invoicing/recurring/{book.schedule.id}/stop/")
+    admin.client.post(f"/invoicing/recurring/{book.schedule.id}/stop/", {"confirm": "1"})
     stopped = html(admin.client.get("/invoicing/recurring/"))
 
     assert "for 01-Mar to 31-Mar-2026" in active

@@ -81,7 +81,7 @@ def test_page_refuses_an_empty_selection_at_the_field(admin, book):
 def test_page_offers_reminding_all_users_that_owe(admin, book, django_capture_on_commit_callbacks):
     page = html(admin.client.get("/invoicing/reminders/"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.client.post("/invoicing/reminders/", {"all": "1"})
+        response = admin.client.post("/invoicing/reminders/", {"all": "1", "confirm": "1"})
 
     job = Job.objects.get()
     assert 'name="all"' in page and "Remind all users that owe" in page
