@@ -294,6 +294,42 @@ def schedule_failed(schedule, *, message: str) -> Event:
     )
 
 
+# --- documents ------------------------------------------------------------------------------------------------
+
+# The kinds of an invoice PDF's events: the invoice page reads the latest to know whether a problem still stands.
+PDF_FAILED = "pdf.failed"
+PDF_WITHOUT_LOGO = "pdf.without_logo"
+PDF_MADE_AGAIN = "pdf.made_again"
+
+
+def pdf_failed(invoice, *, state_key: str, reason: str) -> Event:
+    return _record(
+        kind=PDF_FAILED,
+        tenant_id=invoice.tenant_id,
+        level="error",
+        subject_type="invoice",
+        subject_id=invoice.pk,
+        message=f"The PDF of {invoice} could not be made: {reason}. Retry it from the invoice page.",
+        data={"state_key": state_key},
+    )
+
+
+def pdf_made_without_logo(invoice, *, version: int, state_key: str, problem: str) -> Event:
+    return _record(
+        kind=PDF_WITHOUT_LOGO,
+        tenant_id=invoice.tenant_id,
+        level="warning",
+        subject_type="invoice",
+        subject_id=invoice.pk,
+        message=f"The PDF of {invoice} (version {version}) was made without the logo: {problem}, then press Retry.",
+        data={"state_key": state_key, "version": version},
+    )
+
+
+def pdf_made_again(invoice, *, version: int, actor_id) -> Event:
+    return _invoice(invoice, PDF_MADE_AGAIN, actor_id, f"The PDF of {invoice} was made again (version {version})")
+
+
 # --- email and reminders --------------------------------------------------------------------------------------
 
 
@@ -344,6 +380,17 @@ def email_failed(entry, *, error: str) -> Event:
         subject_id=entry.pk,
         message=f"{email_about(entry)} to {entry.recipient} could not be delivered after "
         f"{entry.attempts} attempt{'s' if entry.attempts != 1 else ''}: {error}",
+    )
+
+
+def email_retried(entry, *, actor_id) -> Event:
+    return _record(
+        kind="email.retried",
+        tenant_id=entry.tenant_id,
+        actor_id=actor_id,
+        subject_type="email",
+        subject_id=entry.pk,
+        message=f"{email_about(entry)} to {entry.recipient} queued again (Retry)",
     )
 
 

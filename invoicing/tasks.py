@@ -1,17 +1,20 @@
 """Celery tasks of the invoicing plugin: thin, load by id, call a service. Idempotent and acknowledged late."""
 
 import datetime
+import logging
 
 from celery import shared_task
 
 from msgplatform.accounts.models import Tenant
 
 from .services.billing_runs import batch_dispatch, billing_batch_run, billing_run_start
-from .services.documents import invoice_pdf_render, pdf_due_for_render
+from .services.documents import PdfFailed, invoice_pdf_render, pdf_due_for_render
 from .services.emails import email_deliver, email_due_for_retry, email_retry_backoff
 from .services.idempotency import idempotency_keys_expire
 from .services.jobs import job_run
 from .services.reminders import auto_reminders_run
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="invoicing.tasks.billing_tick")
@@ -37,7 +40,11 @@ def reminder_tick(tenant_id: int) -> int:
 
 @shared_task(name="invoicing.tasks.render_invoice_pdf", acks_late=True)
 def render_invoice_pdf(invoice_id: int) -> None:
-    invoice_pdf_render(invoice_id=invoice_id)
+    try:
+        invoice_pdf_render(invoice_id=invoice_id)
+    except PdfFailed as failure:
+        # Already an error event on the invoice (its page offers Retry); the PDF sweep tries the state again.
+        log.warning("%s", failure.message)
 
 
 @shared_task(name="invoicing.tasks.deliver_email", bind=True, acks_late=True, max_retries=None)

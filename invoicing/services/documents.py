@@ -15,27 +15,34 @@ state has no stored version (the task was lost with the broker or a worker) and 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from msgplatform.core.errors import NotFound
+from msgplatform.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from msgplatform.core.models import Event
 
+from .. import events
 from ..dispatch import RENDER_INVOICE_PDF, task_send_after_commit
 from ..documents.pdf import TEMPLATE_VERSION, render_credit_note_pdf, render_invoice_pdf
 from ..locks import invoice_lock_briefly
-from ..models import CreditNote, Invoice, InvoiceDocument, InvoiceStatus, LineKind, Payment
+from ..models import CreditNote, EmailLog, Invoice, InvoiceDocument, InvoiceStatus, LineKind, Payment
 from ..money import money_format, unit_price_format, unit_price_places
 from .builder import SUB_CENT, is_sub_cent, line_unit_prices, quantity_text
-from .configuration import bank_details_for, settings_for
+from .configuration import bank_details_for, logo_decode, settings_for
 from .evidence import prior_usage_days
+
+log = logging.getLogger(__name__)
 
 CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "rcs": "RCS", "viber": "Viber"}
 # The sweep leaves a change this long to its own render task, takes at most a batch per run, and looks back this far
@@ -57,20 +64,36 @@ def state_key(invoice: Invoice) -> str:
     return f"{key}{CREDIT_NOTES_MARK}{credit_notes}" if credit_notes else key
 
 
-def _logo_uri(settings) -> str:
-    """The admin's logo as a file: URL when its file can be read; "" otherwise (the PDF is rendered without it)."""
+# What a PDF made without the admin's logo says of it, in the words the invoice page and the Event Viewer show.
+LOGO_UNREADABLE = "the logo could not be read; upload it again in Settings, Business profile"
+
+
+def _logo(settings) -> tuple[str, str]:
+    """(file: URL of the admin's logo, "") when its file can be read and still decodes as the image it was uploaded
+    as; ("", LOGO_UNREADABLE) when the admin has a logo that cannot be (the file is gone or damaged: the PDF is
+    rendered without it, and says so); ("", "") without a logo, or on a storage without local files."""
     if not settings.logo:
-        return ""
+        return "", ""
     try:
         path = Path(settings.logo.path)
     except (NotImplementedError, ValueError):  # a storage without local files
-        return ""
-    return path.as_uri() if path.is_file() else ""
+        return "", ""
+    try:
+        if path.suffix.lower() != ".svg":  # an SVG stored before uploads were decoded is drawn as it is
+            with File(path.open("rb")) as stored:
+                logo_decode(stored)
+        elif not path.is_file():
+            raise FileNotFoundError(path)
+    except (OSError, ValidationFailed):
+        return "", LOGO_UNREADABLE
+    return path.as_uri(), ""
 
 
 def _branding(tenant) -> dict:
-    """The business block every PDF of the admin opens with (invoices and credit notes alike)."""
+    """The business block every PDF of the admin opens with (invoices and credit notes alike); `logo_problem` says
+    why the logo is left out when the admin has one that cannot be read."""
     settings = settings_for(tenant)
+    logo_uri, logo_problem = _logo(settings)
     return {
         "business": {
             "name": settings.business_name or tenant.name,
@@ -78,7 +101,8 @@ def _branding(tenant) -> dict:
             "tax_id": settings.business_tax_id,
             "email": settings.business_email,
         },
-        "logo_uri": _logo_uri(settings),
+        "logo_uri": logo_uri,
+        "logo_problem": logo_problem,
     }
 
 
@@ -263,38 +287,157 @@ def _get(tenant, invoice_id) -> Invoice:
         raise NotFound("No such invoice.")
 
 
+class PdfFailed(DomainError):
+    """The invoice's PDF could not be rendered; the error event says why, and Retry on the invoice renders again."""
+
+    code = "pdf_failed"
+    status = 503
+
+
+# A rendering made again by Retry for a state that already has a version (made without the logo) is stored under the
+# state's key followed by this mark and its version: the state keeps one key per rendering, and the latest wins.
+AGAIN_MARK = "|again"
+
+
+def _state_versions(invoice: Invoice, key: str):
+    """The stored renderings of one state of the invoice: its first, and those Retry made again."""
+    return InvoiceDocument.objects.filter(
+        Q(state_key=key) | Q(state_key__startswith=f"{key}{AGAIN_MARK}"), invoice=invoice
+    ).order_by("-version")
+
+
+def _render(invoice: Invoice, key: str) -> tuple[bytes, str]:
+    """(PDF bytes, why the logo was left out or "") of the invoice now; PdfFailed with the reason in plain words when
+    it cannot be rendered (recorded once per state as an error event)."""
+    context = invoice_document_context(invoice)
+    try:
+        return render_invoice_pdf(context), context["logo_problem"]  # slow part, outside any transaction
+    except Exception as exc:  # noqa: BLE001 - any failure of the renderer is reported, with its reason
+        reason = f"{exc.__class__.__name__}: {exc}"[:500]
+        log.exception("PDF of invoice %s could not be rendered", invoice.pk)
+        latest = _pdf_events(invoice).first()
+        if not (latest and latest.kind == events.PDF_FAILED and latest.data.get("state_key") == key):
+            events.pdf_failed(invoice, state_key=key, reason=reason)
+        raise PdfFailed(f"The PDF of {invoice} could not be made: {reason}. Retry it from the invoice page.")
+
+
+def _store(invoice: Invoice, key: str, content: bytes, *, again: bool = False) -> InvoiceDocument:
+    """Insert the next version of the invoice's PDF for state `key` (IntegrityError when it is stored already); a
+    rendering made again by Retry is keyed by the state, AGAIN_MARK and its version."""
+    with transaction.atomic():
+        # The invoice row lock serialises version numbers between concurrent renderings (held briefly: the PDF is
+        # already built).
+        invoice_lock_briefly(invoice.pk)
+        version = (InvoiceDocument.objects.filter(invoice=invoice).aggregate(v=Max("version"))["v"] or 0) + 1
+        return InvoiceDocument.objects.create(
+            tenant=invoice.tenant,
+            invoice=invoice,
+            version=version,
+            state_key=f"{key}{AGAIN_MARK}{version}" if again else key,
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            template_version=TEMPLATE_VERSION,
+        )
+
+
 def invoice_pdf_render(*, invoice_id: int) -> InvoiceDocument | None:
-    """Store a version for the invoice's current state unless one exists. Drafts are never stored."""
+    """Store a version for the invoice's current state unless one exists. Drafts are never stored.
+
+    A logo that cannot be read is left out rather than failing the PDF: the version is stored, and a warning event
+    says so in plain words (the invoice page shows it, with Retry). A rendering that fails raises PdfFailed.
+    """
     invoice = Invoice.objects.select_related("tenant", "account").get(pk=invoice_id)
     if invoice.status == InvoiceStatus.DRAFT:
         return None
     key = state_key(invoice)
-    existing = InvoiceDocument.objects.filter(invoice=invoice, state_key=key).first()
+    existing = _state_versions(invoice, key).first()
     if existing:
         return existing
-    content = render_invoice_pdf(invoice_document_context(invoice))  # slow part, outside any transaction
+    content, logo_problem = _render(invoice, key)
     for _ in range(3):
         try:
-            with transaction.atomic():
-                # The invoice row lock serialises version numbers between concurrent renderings (held briefly:
-                # the PDF is already built).
-                invoice_lock_briefly(invoice.pk)
-                version = (InvoiceDocument.objects.filter(invoice=invoice).aggregate(v=Max("version"))["v"] or 0) + 1
-                return InvoiceDocument.objects.create(
-                    tenant=invoice.tenant,
-                    invoice=invoice,
-                    version=version,
-                    state_key=key,
-                    content=content,
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    size=len(content),
-                    template_version=TEMPLATE_VERSION,
-                )
+            document = _store(invoice, key, content)
         except IntegrityError:
-            existing = InvoiceDocument.objects.filter(invoice=invoice, state_key=key).first()
+            existing = _state_versions(invoice, key).first()
             if existing:
                 return existing  # another worker stored this state first
+            continue
+        if logo_problem:
+            events.pdf_made_without_logo(invoice, version=document.version, state_key=key, problem=logo_problem)
+        return document
     raise RuntimeError(f"could not store a PDF version of invoice {invoice_id}")
+
+
+def invoice_pdf_retry(*, tenant, invoice_id, actor_id) -> InvoiceDocument:
+    """Retry of the invoice page: render the invoice's current state again after a failure, or after a version was
+    made without the logo. A new version is stored only when it is better than what is stored: the first version of
+    the state, or one with the logo; a logo still unreadable is refused (409 logo_unreadable) and stores nothing."""
+    invoice = _get(tenant, invoice_id)
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise Conflict("Drafts are rendered on demand, not stored: download the draft's PDF instead.", code="draft")
+    key = state_key(invoice)
+    existing = _state_versions(invoice, key).first()
+    if existing is None:
+        failed_before = _pdf_problem(invoice, key, None) is not None
+        document = invoice_pdf_render(invoice_id=invoice.pk)  # PdfFailed again if it still fails
+        if failed_before and _pdf_problem(invoice, key, document) is None:
+            events.pdf_made_again(invoice, version=document.version, actor_id=actor_id)
+        return document
+    problem = _pdf_problem(invoice, key, existing)
+    if problem is None:
+        raise Conflict(
+            f"The PDF of {invoice} (version {existing.version}) is complete; nothing to retry.", code="pdf_ok"
+        )
+    content, logo_problem = _render(invoice, key)
+    if logo_problem:
+        raise Conflict(f"The PDF was not made again: {logo_problem}.", code="logo_unreadable", field="logo")
+    try:
+        document = _store(invoice, key, content, again=True)
+    except IntegrityError:  # a concurrent Retry stored it first
+        return _state_versions(invoice, key).first()
+    events.pdf_made_again(invoice, version=document.version, actor_id=actor_id)
+    return document
+
+
+def _pdf_events(invoice: Invoice):
+    return Event.objects.filter(
+        tenant_id=invoice.tenant_id,
+        subject_type="invoice",
+        subject_id=invoice.pk,
+        kind__in=[events.PDF_FAILED, events.PDF_WITHOUT_LOGO, events.PDF_MADE_AGAIN],
+    ).order_by("-id")
+
+
+@dataclass(frozen=True)
+class DocumentProblem:
+    """A failure of an invoice's documents that still stands, as the invoice page shows it."""
+
+    what: str  # "pdf" or "email"
+    message: str  # plain words: what failed and what to do
+    event: Event | None = None
+    email: EmailLog | None = None
+
+
+def _pdf_problem(invoice: Invoice, key: str, current: InvoiceDocument | None) -> DocumentProblem | None:
+    """The PDF problem of the invoice's current state: its rendering failed and no version was stored since, or its
+    latest version is the one made without the logo. A later state (a payment) answers for itself."""
+    latest = _pdf_events(invoice).first()
+    if latest is None or latest.kind == events.PDF_MADE_AGAIN or latest.data.get("state_key") != key:
+        return None
+    if latest.kind == events.PDF_FAILED and current is None:
+        return DocumentProblem(what="pdf", message=latest.message, event=latest)
+    if latest.kind == events.PDF_WITHOUT_LOGO and current is not None and current.version == latest.data.get("version"):
+        return DocumentProblem(what="pdf", message=latest.message, event=latest)
+    return None
+
+
+def invoice_pdf_problem(invoice: Invoice) -> DocumentProblem | None:
+    """What the invoice page says of its PDF when the current state's PDF failed or was made without the logo."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        return None
+    key = state_key(invoice)
+    return _pdf_problem(invoice, key, _state_versions(invoice, key).first())
 
 
 def invoice_pdf(*, tenant, invoice_id) -> tuple[str, bytes]:

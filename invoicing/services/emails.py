@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings as django_settings
@@ -22,7 +24,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from msgplatform.core.errors import Conflict, ValidationFailed
+from msgplatform.core.errors import Conflict, DomainError, ValidationFailed
 from msgplatform.core.http import safe_filename
 
 from .. import events
@@ -32,6 +34,7 @@ from ..locks import invoice_lock
 from ..models import CreditNote, EmailKind, EmailLog, EmailStatus, EmailTemplate, Invoice
 from ..money import money_format
 from ..rules import due_status
+from ..selectors.activity import email_log_get
 from ..selectors.credits import credit_note_get
 from .configuration import settings_for
 
@@ -399,7 +402,7 @@ def email_deliver(*, log_id: int) -> str:
             message.attach(safe_filename(name), content, "application/pdf")
         get_connection(fail_silently=False).send_messages([message])
     except Exception as exc:  # noqa: BLE001 - any delivery failure is logged and retried
-        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        error = delivery_failure_reason(exc)[:2000]
         final = entry.attempts >= MAX_ATTEMPTS
         EmailLog.objects.filter(pk=log_id).update(
             status=EmailStatus.FAILED if final else EmailStatus.QUEUED,
@@ -414,6 +417,102 @@ def email_deliver(*, log_id: int) -> str:
     EmailLog.objects.filter(pk=log_id).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
     events.email_sent(entry)
     return "sent"
+
+
+# What a delivery failure means, in the words the invoice page shows before the technical detail (the first kind that
+# matches wins: the SMTP errors are OSErrors too).
+DELIVERY_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (smtplib.SMTPRecipientsRefused, "the mail server refused the recipient's address"),
+    (smtplib.SMTPSenderRefused, "the mail server refused the sender's address"),
+    (smtplib.SMTPAuthenticationError, "the mail server refused our login"),
+    (smtplib.SMTPServerDisconnected, "the mail server closed the connection"),
+    (ConnectionRefusedError, "the mail server refused the connection"),
+    (TimeoutError, "the mail server did not answer in time"),
+    (OSError, "the mail server could not be reached"),
+)
+
+
+def delivery_failure_reason(exc: BaseException) -> str:
+    """Why an email could not be delivered: plain words, then the technical detail in brackets ("the mail server
+    refused the connection (ConnectionRefusedError: [Errno 111] Connection refused)"); a refusal of ours (a PDF that
+    could not be made) in its own words."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    technical = f"{exc.__class__.__name__}: {exc}"
+    for kind, words in DELIVERY_FAILURES:
+        if isinstance(exc, kind):
+            return f"{words} ({technical})"
+    return technical
+
+
+@transaction.atomic
+def email_retry(*, tenant, log_id, actor_id) -> EmailLog:
+    """Retry of a failed email (the invoice page and the Event Viewer): the same row goes back to the outbox, due
+    now, and a worker delivers it after commit. The conditional UPDATE that takes a row for delivery means two presses
+    (or the sweep at the same moment) still send it once. An email whose template could not be used was never
+    rendered: it is refused, and sent again from its invoice once the template is fixed."""
+    entry = email_log_get(tenant=tenant, log_id=log_id)
+    what = f"The {entry.get_kind_display().lower()} email to {entry.recipient}"
+    if entry.status == EmailStatus.SENT:
+        sent_at = f"{entry.sent_at.astimezone(tenant.tz):%Y-%m-%d %H:%M}" if entry.sent_at else "already"
+        raise Conflict(f"{what} was sent {sent_at}; there is nothing to retry.", code="email_sent")
+    if entry.status == EmailStatus.SENDING:
+        raise Conflict(f"{what} is being sent right now.", code="email_sending")
+    if entry.status == EmailStatus.FAILED and entry.attempts == 0:
+        raise Conflict(
+            f"{what} was never sent: its template cannot be used. Fix the template in Settings, then send it again.",
+            code="email_template_invalid",
+        )
+    if entry.status == EmailStatus.QUEUED and not entry.last_error:
+        raise Conflict(f"{what} is queued and goes out within a minute.", code="email_queued")
+    taken = EmailLog.objects.filter(pk=entry.pk, status=entry.status, attempts=entry.attempts).update(
+        status=EmailStatus.QUEUED, next_attempt_at=None
+    )
+    if not taken:
+        raise Conflict(f"{what} changed meanwhile; reload the page.", code="email_changed")
+    events.email_retried(entry, actor_id=actor_id)
+    task_send_after_commit(DELIVER_EMAIL, entry.pk)
+    entry.refresh_from_db()
+    return entry
+
+
+@dataclass(frozen=True)
+class EmailProblem:
+    """An email of an invoice that could not be delivered and was not sent again since, as the invoice page shows it."""
+
+    entry: EmailLog
+    message: str
+    retryable: bool  # Retry sends this row again (not an email whose template could not be used)
+
+
+def invoice_email_problems(invoice: Invoice) -> list[EmailProblem]:
+    """The invoice's emails that failed, or are failing and waiting for their next attempt, unless a later email of
+    the same kind (and credit note) has gone out or is on its way since."""
+    entries = list(invoice.emails.order_by("id"))
+    problems = []
+    for position, entry in enumerate(entries):
+        failing = entry.status == EmailStatus.FAILED or (entry.status == EmailStatus.QUEUED and entry.last_error)
+        if not failing:
+            continue
+        if any(
+            later.kind == entry.kind and later.credit_note_id == entry.credit_note_id
+            for later in entries[position + 1 :]
+        ):
+            continue  # sent again since: the later email answers for itself
+        what = f"The {entry.get_kind_display().lower()} email to {entry.recipient}"
+        if entry.status == EmailStatus.FAILED and entry.attempts == 0:
+            message = f"{what} was not sent: {entry.last_error} Fix the template in Settings, then send it again."
+        elif entry.status == EmailStatus.FAILED:
+            message = f"{what} could not be delivered: {entry.last_error}."
+        else:
+            retry_at = entry.next_attempt_at.astimezone(invoice.tenant.tz) if entry.next_attempt_at else None
+            when = f" It is tried again at {retry_at:%Y-%m-%d %H:%M}" if retry_at else " It is tried again shortly"
+            attempt = entry.attempts + 1
+            # A Retry after the last automatic attempt is one attempt more than the automatic ones.
+            of = f" of {MAX_ATTEMPTS}" if attempt <= MAX_ATTEMPTS else ""
+            message = f"{what} could not be delivered yet: {entry.last_error}.{when} (attempt {attempt}{of})."
+        problems.append(EmailProblem(entry=entry, message=message, retryable=entry.attempts > 0))
+    return problems
 
 
 def email_retry_backoff(attempts: int) -> int:

@@ -3,14 +3,23 @@
 
 import datetime
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from msgplatform.accounts.permissions import Perm, staff_required
+from msgplatform.accounts.permissions import Perm, staff_can, staff_required
+from msgplatform.core.errors import DomainError
+from msgplatform.core.http import next_url
 
+from .. import events as event_kinds
+from ..models import EmailLog, EmailStatus
 from ..selectors.activity import email_log_get, email_log_invoices, email_logs, event_areas, events
+from ..selectors.invoices import invoice_get
 from ..selectors.subjects import invoice_labels
-from .common import csv_download, found
+from ..services.documents import invoice_pdf_problem
+from ..services.emails import email_retry
+from .common import csv_download, found, staff_action
 from .forms import EventFilterForm, OutboxFilterForm
 
 
@@ -59,9 +68,36 @@ def event_list(request):
         return csv_download("events.csv", header, rows)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     labels = invoice_labels(tenant=tenant, events=page)
+    retries = _retries(request, page) if staff_can(request.user, Perm.BILL) else {}
     for event in page:
         event.invoice_label = labels.get(event.subject_id) if event.subject_type == "invoice" else None
+        event.retry = retries.get(event.pk)
     return render(request, "invoicing/activity/events.html", {"form": form, "page": page})
+
+
+def _retries(request, page) -> dict[int, str]:
+    """{event id: the URL of its Retry} for the failure events of the page whose failure still stands: an email that
+    was not delivered (and is not being sent again), the PDF problem the invoice page shows."""
+    retries = {}
+    failed_emails = [e for e in page if e.kind == "email.failed" and e.subject_type == "email"]
+    retryable = set(
+        EmailLog.objects.filter(
+            tenant=request.tenant, pk__in=[e.subject_id for e in failed_emails], status=EmailStatus.FAILED
+        ).values_list("pk", flat=True)
+    )
+    for event in failed_emails:
+        if event.subject_id in retryable:
+            retries[event.pk] = reverse("invoicing:outbox-retry", args=[event.subject_id])
+    for event in page:
+        if event.kind not in (event_kinds.PDF_FAILED, event_kinds.PDF_WITHOUT_LOGO):
+            continue
+        try:
+            problem = invoice_pdf_problem(invoice_get(tenant=request.tenant, invoice_id=event.subject_id))
+        except DomainError:
+            continue
+        if problem is not None and problem.event.pk == event.pk:
+            retries[event.pk] = reverse("invoicing:invoice-pdf-retry", args=[event.subject_id])
+    return retries
 
 
 @staff_required(Perm.VIEW)
@@ -100,3 +136,18 @@ def outbox_detail(request, log_id):
         "invoicing/activity/outbox_detail.html",
         {"entry": entry, "invoices": email_log_invoices(tenant=request.tenant, entry=entry)},
     )
+
+
+@staff_action(Perm.BILL)
+def outbox_retry(request, log_id):
+    """Retry of an email that could not be delivered: the same email goes back to the outbox, due now."""
+    back = request.POST.get("next") or reverse("invoicing:outbox-detail", args=[log_id])
+    try:
+        entry = found(email_retry, tenant=request.tenant, log_id=log_id, actor_id=request.user.id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"The {entry.get_kind_display().lower()} email to {entry.recipient} is being sent again."
+        )
+    return redirect(next_url(request, back, reverse("invoicing:outbox")))

@@ -31,8 +31,15 @@ from ..selectors.accounts import account_choices
 from ..selectors.invoices import InvoiceFilters, invoice_detail_get, invoice_drafts, invoice_get, invoice_search
 from ..selectors.usage import invoice_records, preview_records_page
 from ..services.configuration import settings_for
-from ..services.documents import invoice_document_context, invoice_pdf, invoice_pdf_version, invoice_pdf_versions
-from ..services.emails import invoice_email_send
+from ..services.documents import (
+    invoice_document_context,
+    invoice_pdf,
+    invoice_pdf_problem,
+    invoice_pdf_retry,
+    invoice_pdf_version,
+    invoice_pdf_versions,
+)
+from ..services.emails import invoice_email_problems, invoice_email_send
 from ..services.evidence import evidence_csv_chunks
 from ..services.invoices import (
     invoice_approve,
@@ -180,6 +187,7 @@ def invoice_detail_context(request, detail, *, apply_form=None) -> dict:
         "available_credit": detail.available_credit,
         "apply_form": apply_form if can_apply else None,
         "credited": invoice.credited_total > 0,
+        "document_problems": document_problems(invoice),
         # (last reminded, next possible) while the reminder window holds: said beside "Send reminder".
         "reminder_window": (
             invoice_reminder_window(tenant=tenant, account_id=invoice.account_id)
@@ -187,6 +195,32 @@ def invoice_detail_context(request, detail, *, apply_form=None) -> dict:
             else None
         ),
     }
+
+
+def document_problems(invoice) -> list[dict]:
+    """The failures of the invoice's PDF and emails that still stand, each with what failed in plain words and the
+    Retry it offers (a PDF is rendered again, an email sent again)."""
+    problems = []
+    pdf = invoice_pdf_problem(invoice)
+    if pdf is not None:
+        problems.append(
+            {
+                "level": pdf.event.level,
+                "title": "PDF made without the logo" if pdf.event.level == "warning" else "PDF not made",
+                "message": pdf.message,
+                "retry": reverse("invoicing:invoice-pdf-retry", args=[invoice.pk]),
+            }
+        )
+    for email in invoice_email_problems(invoice):
+        problems.append(
+            {
+                "level": "error",
+                "title": "Email not delivered",
+                "message": email.message,
+                "retry": reverse("invoicing:outbox-retry", args=[email.entry.pk]) if email.retryable else None,
+            }
+        )
+    return problems
 
 
 @staff_required(Perm.VIEW)
@@ -209,8 +243,26 @@ def invoice_records_view(request, invoice_id):
 
 @staff_required(Perm.VIEW)
 def invoice_pdf_view(request, invoice_id):
-    name, content = found(invoice_pdf, tenant=request.tenant, invoice_id=invoice_id)
+    try:
+        name, content = found(invoice_pdf, tenant=request.tenant, invoice_id=invoice_id)
+    except DomainError as error:  # the PDF could not be made: the invoice page says why and offers Retry
+        messages.error(request, error.message)
+        return redirect("invoicing:invoice-detail", invoice_id=invoice_id)
     return attachment(name, content, "application/pdf")
+
+
+@staff_action(Perm.BILL)
+def invoice_pdf_retry_view(request, invoice_id):
+    """Retry of a PDF that failed or was made without the logo: render the invoice's current state again."""
+    detail = reverse("invoicing:invoice-detail", args=[invoice_id])
+    try:
+        document = found(invoice_pdf_retry, tenant=request.tenant, invoice_id=invoice_id, actor_id=request.user.id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        if invoice_pdf_problem(document.invoice) is None:
+            messages.success(request, f"The PDF of {document.invoice} was made again (version {document.version}).")
+    return redirect(_back(request, detail))
 
 
 @staff_required(Perm.VIEW)

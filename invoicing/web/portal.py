@@ -4,11 +4,13 @@ credit notes, and the user's customer credit with its ledger and refunds.
 Licence-gated like every invoicing URL: the user of an unlicensed admin gets the "not licensed" page.
 """
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from msgplatform.accounts.permissions import portal_required
 from msgplatform.core.clock import tenant_today
+from msgplatform.core.errors import DomainError
 
 from ..rules import due_status
 from ..selectors.portal import (
@@ -57,7 +59,11 @@ def my_invoice(request, invoice_id):
 @portal_required
 def my_invoice_pdf(request, invoice_id):
     invoice = found(portal_invoice_get, account=request.account, invoice_id=invoice_id)
-    name, content = found(invoice_pdf, tenant=request.tenant, invoice_id=invoice.pk)
+    try:
+        name, content = found(invoice_pdf, tenant=request.tenant, invoice_id=invoice.pk)
+    except DomainError:  # recorded for the admin's staff, whose invoice page offers Retry
+        messages.error(request, f"The PDF of {invoice} cannot be made right now; please try again later.")
+        return redirect("invoicing:portal-invoice", invoice_id=invoice.pk)
     return attachment(name, content, "application/pdf")
 
 

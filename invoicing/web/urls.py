@@ -25,6 +25,7 @@ tenant_urlpatterns = licensed_urlpatterns(
         path("invoices/<int:invoice_id>/email/", invoices.invoice_email_view, name="invoice-email"),
         path("invoices/<int:invoice_id>/remind/", invoices.invoice_remind_view, name="invoice-remind"),
         path("invoices/<int:invoice_id>/pdf/", invoices.invoice_pdf_view, name="invoice-pdf"),
+        path("invoices/<int:invoice_id>/pdf/retry/", invoices.invoice_pdf_retry_view, name="invoice-pdf-retry"),
         path(
             "invoices/<int:invoice_id>/pdf/v<int:version>/",
             invoices.invoice_pdf_version_view,
@@ -82,6 +83,7 @@ tenant_urlpatterns = licensed_urlpatterns(
         path("events/", activity.event_list, name="events"),
         path("outbox/", activity.outbox, name="outbox"),
         path("outbox/<int:log_id>/", activity.outbox_detail, name="outbox-detail"),
+        path("outbox/<int:log_id>/retry/", activity.outbox_retry, name="outbox-retry"),
     ]
 )
 

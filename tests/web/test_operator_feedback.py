@@ -3,22 +3,32 @@ button's outcome, confirmation of bulk reminders and schedule stops, failed PDFs
 portal ledger in cents."""
 
 import datetime
+import io
 import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 import time_machine
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from pypdf import PdfReader
 
-from invoicing.models import BillingSchedule, EmailLog, Job
+from invoicing.models import BillingSchedule, EmailLog, InvoiceDocument, Job
+from invoicing.services import documents, emails
+from invoicing.services.configuration import settings_logo_set
+from invoicing.services.documents import invoice_pdf_render
 from invoicing.services.emails import invoice_email_send
-from invoicing.services.invoices import invoice_approve, invoice_create_postpaid
+from invoicing.services.invoices import invoice_approve, invoice_create_postpaid, invoice_create_prepaid
 from invoicing.services.recurring import schedule_create
 from msgplatform.accounts.models import StaffRole
 from msgplatform.core.models import Event
 from tests.conftest import staff_client
 from tests.factories import AccountFactory, PortalLoginFactory
+from tests.security.images import image_bytes
+from tests.smtp import SmtpServer, free_port
 
 from .conftest import NOW, D, ingest
 
@@ -254,3 +264,160 @@ def test_stop_billing_cycle_of_one_schedule_asks_first(admin, book):
     assert messages_of(confirmed) == ["1 billing cycle stopped: Orbit Ltd."]
     book.schedule.refresh_from_db()
     assert book.schedule.status == "stopped"
+
+
+# --- document failures ------------------------------------------------------------------------------------------
+
+LOGO_WARNING = (
+    "The PDF of INV-2026-00001 (version 1) was made without the logo: the logo could not be read; upload it again "
+    "in Settings, Business profile, then press Retry."
+)
+
+
+def images_of(pdf: bytes) -> int:
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def problems_on(page: str) -> list[str]:
+    """The text of each document-problem block of the invoice page."""
+    blocks = re.findall(r'data-testid="document-problem"><div>(.*?)</div>', page, re.S)
+    return [" ".join(re.sub(r"<.*?>", " ", block).split()).replace("&#x27;", "'") for block in blocks]
+
+
+def upload_logo(tenant):
+    return settings_logo_set(
+        tenant=tenant,
+        actor_id=None,
+        uploaded=SimpleUploadedFile("logo.png", image_bytes("PNG", (8, 8)), content_type="image/png"),
+    )
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def test_an_unreadable_logo_gives_a_pdf_without_it_a_warning_and_a_retry_that_works(
+    admin, user, media, django_capture_on_commit_callbacks
+):
+    row = upload_logo(admin.tenant)
+    Path(row.logo.path).write_bytes(b"not an image any more")
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10")
+    url = f"/invoicing/invoices/{invoice.id}/"
+
+    first = InvoiceDocument.objects.get(invoice=invoice)
+    warning = Event.objects.get(kind="pdf.without_logo")
+    page = html(admin.client.get(url))
+    still_broken = admin.client.post(f"{url}pdf/retry/", follow=True)
+    upload_logo(admin.tenant)
+    fixed = admin.client.post(f"{url}pdf/retry/", follow=True)
+    download = admin.client.get(f"{url}pdf/")
+
+    assert (first.version, images_of(bytes(first.content))) == (1, 0)
+    assert (warning.level, warning.subject_id, warning.message) == ("warning", invoice.id, LOGO_WARNING)
+    assert problems_on(page) == [f"PDF made without the logo: {LOGO_WARNING}"]
+    assert f'<form method="post" action="/invoicing/invoices/{invoice.id}/pdf/retry/">' in page
+    assert messages_of(still_broken) == [
+        "The PDF was not made again: the logo could not be read; upload it again in Settings, Business profile."
+    ]
+    assert messages_of(fixed) == ["The PDF of INV-2026-00001 was made again (version 2)."]
+    assert problems_on(html(fixed)) == []
+    assert [(d.version, images_of(bytes(d.content))) for d in InvoiceDocument.objects.filter(invoice=invoice)] == [
+        (1, 0),
+        (2, 1),
+    ]
+    assert images_of(download.content) == 1
+    events_page = html(admin.client.get("/invoicing/events/?kind=pdf"))
+    assert LOGO_WARNING in events_page and 'data-testid="event-retry"' not in events_page  # fixed: nothing to retry
+    assert Event.objects.get(kind="pdf.made_again").message == "The PDF of INV-2026-00001 was made again (version 2)"
+
+
+def test_the_event_viewer_offers_retry_for_a_pdf_made_without_the_logo(admin, user, media):
+    row = upload_logo(admin.tenant)
+    Path(row.logo.path).unlink()
+    invoice = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10")
+    invoice_pdf_render(invoice_id=invoice.id)
+
+    page = html(admin.client.get("/invoicing/events/?kind=pdf"))
+    viewer = html(staff_client(admin.tenant, StaffRole.VIEWER).get("/invoicing/events/?kind=pdf"))
+
+    assert LOGO_WARNING in page
+    assert f'action="/invoicing/invoices/{invoice.id}/pdf/retry/"' in page and 'data-testid="event-retry"' in page
+    assert 'data-testid="event-retry"' not in viewer
+
+
+def test_a_pdf_that_cannot_be_rendered_is_shown_with_its_reason_and_retry_renders_it(admin, user, monkeypatch):
+    invoice = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10")
+    real = documents.render_invoice_pdf
+
+    def broken(context):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(documents, "render_invoice_pdf", broken)
+    download = admin.client.get(f"/invoicing/invoices/{invoice.id}/pdf/", follow=True)
+    admin.client.get(f"/invoicing/invoices/{invoice.id}/pdf/", follow=True)  # the same state fails again: one event
+    monkeypatch.setattr(documents, "render_invoice_pdf", real)
+    retried = admin.client.post(f"/invoicing/invoices/{invoice.id}/pdf/retry/", follow=True)
+
+    reason = "The PDF of INV-2026-00001 could not be made: OSError: disk full. Retry it from the invoice page."
+    assert download.redirect_chain == [(f"/invoicing/invoices/{invoice.id}/", 302)]
+    assert messages_of(download) == [reason]
+    assert problems_on(html(download)) == [f"PDF not made: {reason}"]
+    assert list(Event.objects.filter(kind="pdf.failed").values_list("level", "message")) == [("error", reason)]
+    assert messages_of(retried) == ["The PDF of INV-2026-00001 was made again (version 1)."]
+    assert problems_on(html(retried)) == [] and InvoiceDocument.objects.filter(invoice=invoice).count() == 1
+
+
+def test_an_email_that_cannot_be_delivered_shows_its_reason_and_retry_sends_it_once(
+    admin, user, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    port = free_port()  # nothing listens there yet
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    invoice = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="10")
+    url = f"/invoicing/invoices/{invoice.id}/"
+    monkeypatch.setattr(emails, "MAX_ATTEMPTS", 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.client.post(f"{url}email/")
+    retrying = html(admin.client.get(url))
+    entry = EmailLog.objects.get()
+    EmailLog.objects.filter(pk=entry.pk).update(next_attempt_at=None)  # its retry time has come
+    emails.email_deliver(log_id=entry.id)  # the last attempt
+    failed = html(admin.client.get(url))
+    events_page = html(admin.client.get("/invoicing/events/?kind=email.failed"))
+
+    server = SmtpServer(port=port).start()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # delivered once the retry's transaction commits
+            retried = admin.client.post(f"/invoicing/outbox/{entry.id}/retry/", {"next": url})
+        first = admin.client.get(url)
+        with django_capture_on_commit_callbacks(execute=True):
+            second = admin.client.post(f"/invoicing/outbox/{entry.id}/retry/", {"next": url}, follow=True)
+    finally:
+        server.stop()
+
+    refused = "the mail server refused the connection (ConnectionRefusedError: [Errno 111] Connection refused)"
+    assert problems_on(retrying) == [
+        f"Email not delivered: The invoice email to nimbusltd@example.com could not be delivered yet: {refused}. "
+        "It is tried again at 2026-03-20 11:00 (attempt 2 of 2)."
+    ]
+    assert problems_on(failed) == [
+        f"Email not delivered: The invoice email to nimbusltd@example.com could not be delivered: {refused}."
+    ]
+    assert f'<form method="post" action="/invoicing/outbox/{entry.id}/retry/">' in failed
+    assert (
+        f"Invoice email of INV-2026-00001 to nimbusltd@example.com could not be delivered after 2 attempts: {refused}"
+    ) in events_page
+    assert f'action="/invoicing/outbox/{entry.id}/retry/"' in events_page
+    assert retried.status_code == 302 and retried.url == url
+    assert messages_of(first) == ["The invoice email to nimbusltd@example.com is being sent again."]
+    assert problems_on(html(first)) == []
+    assert messages_of(second) == [
+        "The invoice email to nimbusltd@example.com was sent 2026-03-20 11:00; there is nothing to retry."
+    ]
+    assert [m["To"] for m in server.messages] == ["nimbusltd@example.com"]
+    assert EmailLog.objects.get().status == "sent"
+    assert Event.objects.filter(kind="email.retried").count() == 1
