@@ -145,17 +145,23 @@ def customer_credit_get(*, tenant, account_id) -> CustomerCreditView:
     )
 
 
-def refunds_list(
-    *, tenant, account_id=None, date_from: datetime.date | None = None, date_to: datetime.date | None = None
-) -> QuerySet[Refund]:
-    qs = Refund.objects.filter(tenant=tenant)
+def _of_user_between(qs: QuerySet, day_field: str, *, account_id, date_from, date_to) -> QuerySet:
+    """`qs` of one user (when given) and within the dates (inclusive), newest first, with the user."""
     if account_id not in (None, ""):
         qs = qs.filter(account_id=_id(account_id, "user"))
     if date_from:
-        qs = qs.filter(refund_date__gte=date_from)
+        qs = qs.filter(**{f"{day_field}__gte": date_from})
     if date_to:
-        qs = qs.filter(refund_date__lte=date_to)
-    return qs.select_related("account").order_by("-refund_date", "-id")
+        qs = qs.filter(**{f"{day_field}__lte": date_to})
+    return qs.select_related("account").order_by(f"-{day_field}", "-id")
+
+
+def refunds_list(
+    *, tenant, account_id=None, date_from: datetime.date | None = None, date_to: datetime.date | None = None
+) -> QuerySet[Refund]:
+    return _of_user_between(
+        Refund.objects.filter(tenant=tenant), "refund_date", account_id=account_id, date_from=date_from, date_to=date_to
+    )
 
 
 def refund_get(*, tenant, refund_id) -> Refund:
@@ -168,14 +174,13 @@ def refund_get(*, tenant, refund_id) -> Refund:
 def receipts_list(
     *, tenant, account_id=None, date_from: datetime.date | None = None, date_to: datetime.date | None = None
 ) -> QuerySet[Receipt]:
-    qs = Receipt.objects.filter(tenant=tenant)
-    if account_id not in (None, ""):
-        qs = qs.filter(account_id=_id(account_id, "user"))
-    if date_from:
-        qs = qs.filter(payment_date__gte=date_from)
-    if date_to:
-        qs = qs.filter(payment_date__lte=date_to)
-    return qs.select_related("account").order_by("-payment_date", "-id")
+    return _of_user_between(
+        Receipt.objects.filter(tenant=tenant),
+        "payment_date",
+        account_id=account_id,
+        date_from=date_from,
+        date_to=date_to,
+    )
 
 
 def receipt_get(*, tenant, receipt_id) -> Receipt:
