@@ -22,7 +22,7 @@ from .. import events
 from ..conf import usage_source
 from ..locks import invoice_lock
 from ..models import Invoice, InvoiceSource, InvoiceStatus, LineKind, PaymentStatus
-from ..money import ZERO, money_parse, totals_compute
+from ..money import ZERO, money_format, money_parse, totals_compute
 from .builder import (
     LineSpec,
     Preview,
@@ -61,10 +61,30 @@ class ClaimInput:
 # --- create ---------------------------------------------------------------------------------------------------
 
 
+def _claim_check(invoice: Invoice, claim: ClaimInput) -> None:
+    """The payment of "Create & Claim", checked before the invoice takes its number: a refusal then names no number
+    that the rolled-back transaction gives back (the next invoice takes it)."""
+    from .payments import payment_guards, transaction_id_free
+
+    payment_guards(invoice.tenant, claim.payment_date, claim.payment_type)
+    if claim.amount is not None:
+        amount = money_parse(claim.amount, currency=invoice.currency, field_name="amount")
+        if amount > invoice.total:
+            raise ValidationFailed(
+                f"The payment {money_format(amount, invoice.currency)} is more than the balance due "
+                f"{money_format(invoice.total, invoice.currency)} of the new invoice.",
+                field="amount",
+                code="overpayment",
+            )
+    transaction_id_free(invoice.tenant, (claim.transaction_id or "").strip())
+
+
 def _finish_create(invoice: Invoice, *, actor_id, as_draft: bool, claim: ClaimInput | None) -> Invoice:
     events.invoice_created(invoice, actor_id=actor_id)
     if claim is not None and as_draft:
         raise ValidationFailed("A draft cannot be claimed; create it approved to record the payment.", field="claim")
+    if claim is not None:
+        _claim_check(invoice, claim)
     if not as_draft:
         invoice = _approve_locked(invoice, actor_id=actor_id)
     if claim is not None:

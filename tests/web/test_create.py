@@ -94,7 +94,8 @@ def test_claim_errors_are_shown_in_the_dialog_and_nothing_is_created(admin, user
 
     page = html(response)
     assert response.status_code == 200
-    assert 'id="id_claim_amount-error"' in page and "more than the balance due" in page
+    assert 'id="id_claim_amount-error"' in page and "more than the balance due $1,075.00 of the new invoice" in page
+    assert "INV-" not in page  # the number the rolled-back invoice would have taken is not named
     assert "data-open-on-load" in page  # the payment dialog opens again on the error
     assert not Invoice.objects.exists() and not Payment.objects.exists()
 

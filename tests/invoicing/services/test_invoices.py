@@ -531,3 +531,25 @@ def test_a_draft_edit_with_the_same_amount_keeps_its_lines_and_a_new_one_rewrite
     changed = invoice_update_draft(tenant=admin.tenant, invoice_id=draft.id, actor_id=None, recharge_amount="200")
     assert (changed.subtotal, changed.total) == (Decimal("200.00"), Decimal("215.00"))
     assert list(changed.lines.values_list("id", flat=True)) != line_ids
+
+
+def test_a_refused_create_and_claim_names_no_invoice_number_and_gives_none_away(admin, user):
+    first = invoice_create_prepaid(
+        tenant=admin.tenant,
+        account_id=user.id,
+        actor_id=None,
+        recharge_amount="10.00",
+        claim=ClaimInput(payment_date=D(2026, 3, 20), payment_type="cash", transaction_id="TX-1"),
+    )
+    for claim in (
+        ClaimInput(payment_date=D(2026, 3, 20), payment_type="cash", transaction_id="TX-1"),
+        ClaimInput(payment_date=D(2026, 3, 20), payment_type="cash", amount="20.01"),
+        ClaimInput(payment_date=D(2026, 3, 21), payment_type="cash"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            invoice_create_prepaid(
+                tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="20.00", claim=claim
+            )
+        assert "INV-" not in refused.value.message, refused.value.message
+    second = invoice_create_prepaid(tenant=admin.tenant, account_id=user.id, actor_id=None, recharge_amount="20.00")
+    assert (first.number, second.number) == ("INV-2026-00001", "INV-2026-00002")
