@@ -42,7 +42,14 @@ def postpaid_users_with_usage(n_users: int):
         for _ in range(n_users)
     ]
     schedules = [
-        schedule_create(tenant=tenant, account_id=a.id, actor_id=None, interval="monthly", start_date=PERIODS[0]).id
+        schedule_create(
+            tenant=tenant,
+            account_id=a.id,
+            actor_id=None,
+            interval="monthly",
+            start_date=PERIODS[0],
+            confirm_past=True,  # the periods to catch up are the point of the test
+        ).id
         for a in accounts
     ]
     rows, n = [], 0
