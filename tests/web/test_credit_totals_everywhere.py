@@ -2,8 +2,8 @@
 sequence of payments, reversals, credit notes and credit applications led there."""
 
 import datetime
-import os
 import io
+import os
 import re
 from decimal import Decimal
 

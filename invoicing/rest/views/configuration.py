@@ -43,7 +43,9 @@ from ..serializers.configuration import (
 )
 
 SETTINGS_PERMS = method_perms(get=Perm.VIEW, write=Perm.MANAGE)
-KIND = OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=EmailKind.values, description="invoice, reminder or credit_note")
+KIND = OpenApiParameter(
+    "kind", str, OpenApiParameter.PATH, enum=EmailKind.values, description="invoice, reminder or credit_note"
+)
 
 
 class SettingsView(InvoicingAPIView):
